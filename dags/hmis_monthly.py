@@ -1,0 +1,99 @@
+"""
+### HMIS monthly reporting
+
+Owner: **hmis-data-engineering**. Runs every day at 06:00 IST and works on the last three
+complete months, because facilities keep sending late and corrected reports after the due
+date (the 5th of the following month).
+
+Each task is one stage of `plugins/hmis/tasks.py`; state lives in the warehouse, so any task
+can be cleared and re-run safely:
+
+1. **prepare** — migrations; registry, contacts and item catalogue from the landing store.
+2. **discover** — new or changed files → file ledger (`ingest.file`).
+3. **parse** — files → staged rows; unreadable files quarantined with the reason.
+4. **validate** — one Great Expectations run per batch; results in `dq.result`.
+5. **load** — newest accepted file per facility-period replaces its values (`facts`).
+6. **compliance** — on time / late / missing / rejected / pending per facility.
+7. **marts** — district and state aggregates, reporting rates.
+8. **notify_officers** — digest of defaulters to the district officer, once.
+9. **summary** — one-screen summary in the log and in `ingest.run`.
+"""
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from hmis.airflow_support import as_of, default_args
+
+
+@dag(
+    dag_id="hmis_monthly",
+    schedule=CronTriggerTimetable("0 6 * * *", timezone="Asia/Kolkata"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Kolkata"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["hmis", "monthly", "compliance"],
+    doc_md=__doc__,
+)
+def hmis_monthly():
+    @task(doc_md="Apply migrations; load registry, contacts and item catalogue.")
+    def prepare(**context):
+        from hmis import tasks
+
+        return tasks.prepare(as_of(context))
+
+    @task(doc_md="Record new or changed files of the open periods in the file ledger.")
+    def discover(**context):
+        from hmis import tasks
+
+        return tasks.discover(as_of(context))
+
+    @task(doc_md="Parse discovered files into staged rows; quarantine unreadable files.")
+    def parse(**context):
+        from hmis import tasks
+
+        return tasks.parse(as_of(context))
+
+    @task(doc_md="Validate staged rows with the Great Expectations suite, one run per batch.")
+    def validate(**context):
+        from hmis import tasks
+
+        return tasks.validate(as_of(context))
+
+    @task(doc_md="Replace each facility-period's values with its newest accepted file.")
+    def load(**context):
+        from hmis import tasks
+
+        return tasks.load(as_of(context))
+
+    @task(doc_md="Compute every expected facility's reporting status per open period.")
+    def compliance(**context):
+        from hmis import tasks
+
+        return tasks.update_compliance(as_of(context))
+
+    @task(doc_md="Rebuild district and state marts and reporting rates for the open periods.")
+    def marts(**context):
+        from hmis import tasks
+
+        return tasks.build_marts(as_of(context))
+
+    @task(doc_md="E-mail the district officer the facilities with no accepted report, once.")
+    def notify_officers(**context):
+        from hmis import tasks
+
+        return tasks.notify_officers(as_of(context))
+
+    @task(doc_md="Log a one-screen summary of the run and keep it in ingest.run.")
+    def summary(**context):
+        from hmis import tasks
+
+        return tasks.summarise(as_of(context))
+
+    checked = compliance()
+    (prepare() >> discover() >> parse() >> validate() >> load() >> checked)
+    checked >> [marts(), notify_officers()] >> summary()
+
+
+hmis_monthly()

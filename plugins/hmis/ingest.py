@@ -1,0 +1,301 @@
+"""From the landing store to loaded facts: discover, parse, validate, load.
+
+Each stage reads its input from the file ledger (``ingest.file``) by status and writes its
+output back there, so every stage can be re-run on its own and a crash between stages
+loses nothing: the next run continues from the ledger.
+
+    discovered --parse--> parsed --validate--> accepted --load--> loaded
+         \\                   \\-> rejected           \\-> superseded (an older version)
+          \\-> rejected (unreadable; quarantined with the reason)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+import pandas as pd
+from psycopg2.extras import execute_values
+
+from hmis.landing import LandingStore
+from hmis.parse import SubmissionError, parse_submission
+from hmis.registry import read_registry
+from hmis.submission_keys import KeyLayoutError, parse_key, period_prefix, quarantine_key
+from hmis.validate import BatchOutcome, Finding, SuiteRunner, validate_batch
+from hmis.warehouse import copy_rows
+
+log = logging.getLogger(__name__)
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --------------------------------------------------------------------------- discover
+
+
+def discover(conn, store: LandingStore, periods: list[str], as_of: datetime, run_id: str) -> dict:
+    """Record every new or changed file of the open periods in the ledger.
+
+    A file counts as arrived when the store says it was last modified, and only files that
+    arrived by ``as_of`` (the run's logical date) are taken, so a run for a past date sees
+    what had arrived by then. Unchanged files (same key, size and time) are not re-read;
+    changed ones are hashed, and content already in the ledger is not taken twice.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT key, sha256, size_bytes, modified_at FROM ingest.file WHERE period = ANY(%s)",
+            (periods,),
+        )
+        known = cur.fetchall()
+    seen_stat = {(key, size, modified) for key, _sha, size, modified in known}
+    seen_content = {(key, sha) for key, sha, _size, _modified in known}
+    new_rows, skipped_future, unchanged = [], 0, 0
+    for period in periods:
+        for obj in store.list(period_prefix(period)):
+            if obj.key.endswith(".partial"):
+                continue  # an upload still being written
+            if obj.modified_at > as_of:
+                skipped_future += 1
+                continue
+            if (obj.key, obj.size, obj.modified_at) in seen_stat:
+                unchanged += 1
+                continue
+            digest = hashlib.sha256(store.read(obj.key)).hexdigest()
+            if (obj.key, digest) in seen_content:
+                unchanged += 1
+                continue
+            try:
+                parsed = parse_key(obj.key)
+                facility_id, key_period = parsed.facility_id, parsed.period
+            except KeyLayoutError:
+                facility_id, key_period = None, period
+            new_rows.append(
+                (obj.key, digest, obj.size, obj.modified_at, obj.modified_at, facility_id,
+                 key_period, "discovered", run_id, as_of)
+            )
+            seen_content.add((obj.key, digest))
+    if new_rows:
+        with conn, conn.cursor() as cur:
+            execute_values(
+                cur,
+                """INSERT INTO ingest.file (key, sha256, size_bytes, modified_at, submitted_at,
+                       facility_id, period, status, run_id, discovered_at)
+                   VALUES %s ON CONFLICT (key, sha256) DO NOTHING""",
+                new_rows,
+            )
+    log.info("discovered %d new file(s); %d unchanged; %d not yet arrived as of %s",
+             len(new_rows), unchanged, skipped_future, as_of.isoformat())
+    return {"new_files": len(new_rows), "unchanged_files": unchanged, "not_yet_arrived": skipped_future}
+
+
+# --------------------------------------------------------------------------- quarantine
+
+
+def _quarantine(cur, store: LandingStore, file_id: int, key: str, reason: str, data: bytes | None,
+                now: datetime) -> None:
+    """Keep a copy of a rejected file and its reason beside it; the original stays put."""
+    target = quarantine_key(key, file_id)
+    try:
+        if data is None:
+            data = store.read(key)
+        store.write(target, data)
+        store.write(target + ".reason.txt", (reason + "\n").encode("utf-8"))
+    except Exception as exc:  # the ledger keeps the reason even if the copy fails
+        log.warning("could not copy %s to quarantine: %s", key, exc)
+        target = None
+    cur.execute(
+        """UPDATE ingest.file SET status = 'rejected', reason = %s, quarantine_key = %s,
+               processed_at = %s WHERE file_id = %s""",
+        (reason, target, now, file_id),
+    )
+
+
+def _record_findings(cur, run_id: str, files: dict[int, tuple], findings: list[Finding], now: datetime) -> None:
+    execute_values(
+        cur,
+        """INSERT INTO dq.result (run_id, file_id, facility_id, period, expectation_id, severity,
+               column_name, failed_rows, observed, expected, message, checked_at) VALUES %s""",
+        [
+            (run_id, f.file_id, files[f.file_id][1], files[f.file_id][2], f.expectation_id,
+             f.severity, f.column, f.failed_rows, f.observed, f.expected, f.message, now)
+            for f in findings
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- parse
+
+
+def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_bytes: int,
+                     batch_files: int) -> dict:
+    """Parse every discovered file into ``ingest.staged_value``; quarantine unreadable ones."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT file_id, key, size_bytes FROM ingest.file WHERE status = 'discovered' ORDER BY file_id")
+        pending = cur.fetchall()
+    parsed = rejected = rows_staged = 0
+    for chunk in _chunks(pending, batch_files):
+        with conn, conn.cursor() as cur:
+            for file_id, key, size in chunk:
+                data = None
+                try:
+                    layout = parse_key(key)
+                    if size > max_bytes:
+                        raise SubmissionError(
+                            f"the file is {size:,} bytes, over the limit of {max_bytes:,}; "
+                            "send one facility's month per file"
+                        )
+                    data = store.read(key)
+                    frame = parse_submission(data, layout.extension, max_bytes)
+                except (KeyLayoutError, SubmissionError) as exc:
+                    reason = f"{key}: {exc}"
+                    _quarantine(cur, store, file_id, key, reason, data, now)
+                    _record_findings(cur, run_id, {file_id: (key, None, None)}, [
+                        Finding(file_id, "file.readable", "blocking", None, 0, "", "", str(exc))
+                    ], now)
+                    rejected += 1
+                    continue
+                # A re-run after a crash may find rows staged by the crashed attempt.
+                cur.execute("DELETE FROM ingest.staged_value WHERE file_id = %s", (file_id,))
+                rows_staged += copy_rows(
+                    cur, "ingest.staged_value",
+                    ["file_id", "row_no", "facility_id", "period", "item_code", "value_raw"],
+                    ((file_id, *rec) for rec in frame.itertuples(index=False)),
+                )
+                cur.execute(
+                    "UPDATE ingest.file SET status = 'parsed', row_count = %s WHERE file_id = %s",
+                    (len(frame), file_id),
+                )
+                parsed += 1
+    return {"parsed_files": parsed, "unreadable_files": rejected, "rows_staged": rows_staged}
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def _read_staged(conn, file_ids: list[int]) -> pd.DataFrame:
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT file_id, row_no, facility_id, period, item_code, value_raw
+                 FROM ingest.staged_value WHERE file_id = ANY(%s)""",
+            (file_ids,),
+        )
+        return pd.DataFrame(
+            cur.fetchall(), columns=["file_id", "row_no", "facility_id", "period", "item_code", "value_raw"]
+        )
+
+
+def summarise_findings(findings: list[Finding]) -> str:
+    return "; ".join(f.message for f in findings)
+
+
+def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, items: dict[str, int],
+                    run_id: str, now: datetime, batch_files: int) -> dict:
+    """Validate parsed files batch by batch (one GX run each) and settle each file."""
+    registry = read_registry(conn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT file_id, key, facility_id, period FROM ingest.file WHERE status = 'parsed' ORDER BY file_id")
+        pending = cur.fetchall()
+    accepted = rejected = warnings = batches = 0
+    for chunk in _chunks(pending, batch_files):
+        files = {row[0]: row[1:] for row in chunk}
+        file_frame = pd.DataFrame(
+            [(fid, fac, per) for fid, (_key, fac, per) in files.items()],
+            columns=["file_id", "key_facility_id", "key_period"],
+        )
+        rows = _read_staged(conn, list(files))
+        outcome: BatchOutcome = validate_batch(runner, rows, file_frame, registry, items)
+        batches += 1
+        blocking = outcome.blocking_by_file()
+        flagged = outcome.warnings_by_file()
+        with conn, conn.cursor() as cur:
+            _record_findings(cur, run_id, files, outcome.findings, now)
+            for file_id, (key, _fac, _per) in files.items():
+                if file_id in blocking:
+                    reason = f"{key}: {summarise_findings(blocking[file_id])}"
+                    _quarantine(cur, store, file_id, key, reason, None, now)
+                    cur.execute("DELETE FROM ingest.staged_value WHERE file_id = %s", (file_id,))
+                    rejected += 1
+                else:
+                    cur.execute(
+                        """UPDATE ingest.file SET status = 'accepted', warning_count = %s,
+                               reason = %s, processed_at = %s WHERE file_id = %s""",
+                        (sum(f.failed_rows for f in flagged.get(file_id, [])),
+                         summarise_findings(flagged[file_id]) if file_id in flagged else None,
+                         now, file_id),
+                    )
+                    accepted += 1
+                    warnings += file_id in flagged
+            if outcome.flagged_rows:
+                execute_values(
+                    cur,
+                    "UPDATE ingest.staged_value s SET flagged = true "
+                    "FROM (VALUES %s) AS f(file_id, row_no) "
+                    "WHERE s.file_id = f.file_id AND s.row_no = f.row_no",
+                    sorted(outcome.flagged_rows),
+                )
+    return {"validated_batches": batches, "accepted_files": accepted, "rejected_files": rejected,
+            "files_with_warnings": warnings}
+
+
+# --------------------------------------------------------------------------- load
+
+
+def load_accepted(conn, run_id: str, now: datetime) -> dict:
+    """Make the newest accepted file of each facility-period its loaded values.
+
+    For every facility-period with a newly accepted file, the newest file by submission
+    time (among accepted and already loaded ones) wins: its rows replace the facility's
+    values for that period, and every other version is marked superseded. All of it,
+    ledger included, happens in one transaction, so no reader and no crash ever sees a
+    facility-period half replaced.
+    """
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            WITH touched AS (
+                SELECT DISTINCT facility_id, period FROM ingest.file WHERE status = 'accepted'
+            ), ranked AS (
+                SELECT f.file_id, f.facility_id, f.period, f.status,
+                       row_number() OVER (PARTITION BY f.facility_id, f.period
+                                          ORDER BY f.submitted_at DESC, f.file_id DESC) AS rank
+                  FROM ingest.file f JOIN touched USING (facility_id, period)
+                 WHERE f.status IN ('accepted', 'loaded')
+            )
+            SELECT file_id, facility_id, period, status, rank FROM ranked
+            """
+        )
+        ranked = cur.fetchall()
+        winners = [r[0] for r in ranked if r[4] == 1 and r[3] == "accepted"]
+        losers = [r[0] for r in ranked if r[4] > 1]
+        pairs = sorted({(r[1], r[2]) for r in ranked if r[4] == 1 and r[3] == "accepted"})
+        if pairs:
+            execute_values(
+                cur,
+                """DELETE FROM facts.monthly_value v USING (VALUES %s) AS p(facility_id, period)
+                    WHERE v.facility_id = p.facility_id AND v.period = p.period""",
+                pairs,
+            )
+        cur.execute(
+            """INSERT INTO facts.monthly_value (facility_id, period, item_code, value, file_id, flagged, loaded_at)
+               SELECT f.facility_id, f.period, s.item_code, s.value_raw::bigint,
+                      s.file_id, s.flagged, %s
+                 FROM ingest.staged_value s JOIN ingest.file f USING (file_id)
+                WHERE s.file_id = ANY(%s)""",
+            (now, winners),
+        )
+        loaded_rows = cur.rowcount
+        cur.execute(
+            "UPDATE ingest.file SET status = 'loaded', processed_at = %s WHERE file_id = ANY(%s)",
+            (now, winners),
+        )
+        cur.execute(
+            "UPDATE ingest.file SET status = 'superseded', processed_at = %s WHERE file_id = ANY(%s)",
+            (now, losers),
+        )
+        cur.execute("DELETE FROM ingest.staged_value WHERE file_id = ANY(%s)", (winners + losers,))
+    return {"loaded_files": len(winners), "superseded_files": len(losers), "rows_loaded": loaded_rows,
+            "facility_periods_replaced": len(pairs)}

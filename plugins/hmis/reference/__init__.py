@@ -1,0 +1,1 @@
+"""Reference data shipped with the pipeline (the HMIS data-item catalogue)."""

@@ -1,0 +1,1 @@
+"""Embedded stand-ins for the production services: PostgreSQL and an SMTP sink."""

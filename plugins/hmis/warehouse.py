@@ -1,0 +1,128 @@
+"""Connections to the PostgreSQL warehouse, migrations, and small SQL helpers.
+
+Every dynamic identifier goes through ``psycopg2.sql`` and every value is a bound
+parameter. SQL that is longer than a line lives in ``sql/`` and is read by :func:`sql_file`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
+
+from hmis.config import load_settings
+from hmis.connections import get_connection
+
+WAREHOUSE_CONN_ID = "hmis_warehouse"
+# Serialises migrations and whole pipeline runs across processes (see pipeline.run_lock).
+MIGRATION_LOCK_KEY = 0x484D4953_0001
+
+
+def connect(conn_id: str = WAREHOUSE_CONN_ID) -> Connection:
+    """Open a connection described by the Airflow connection ``conn_id``."""
+    info = get_connection(conn_id)
+    return psycopg2.connect(
+        host=info.host,
+        port=info.port or 5432,
+        user=info.login,
+        password=info.password,
+        dbname=info.schema or "postgres",
+        application_name="hmis-pipeline",
+        connect_timeout=10,
+    )
+
+
+@contextmanager
+def transaction(conn_id: str = WAREHOUSE_CONN_ID) -> Iterator[Connection]:
+    """A connection whose work is committed on success and rolled back on any error."""
+    conn = connect(conn_id)
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
+def sql_file(relative: str) -> str:
+    """Text of ``sql/<relative>`` from the project's SQL folder."""
+    return (load_settings().sql_dir / relative).read_text(encoding="utf-8")
+
+
+def migrate(conn: Connection, migrations_dir: Path | None = None) -> list[str]:
+    """Apply the versioned migrations in ``sql/migrations`` in name order, once each.
+
+    Returns the names applied by this call. A migration whose file changed after it was
+    applied is an error: migrations are append-only.
+    """
+    folder = migrations_dir or load_settings().sql_dir / "migrations"
+    applied: list[str] = []
+    with conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            cur.execute(
+                """CREATE TABLE IF NOT EXISTS public.schema_migration (
+                       version text PRIMARY KEY, sha256 text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            cur.execute("SELECT version, sha256 FROM public.schema_migration")
+            done = dict(cur.fetchall())
+            for path in sorted(folder.glob("*.sql")):
+                text = path.read_text(encoding="utf-8")
+                digest = hashlib.sha256(text.encode()).hexdigest()
+                if path.name in done:
+                    if done[path.name] != digest:
+                        raise RuntimeError(
+                            f"migration {path.name} changed after it was applied; "
+                            "add a new migration file instead of editing an old one"
+                        )
+                    continue
+                cur.execute(text)
+                cur.execute(
+                    "INSERT INTO public.schema_migration (version, sha256) VALUES (%s, %s)",
+                    (path.name, digest),
+                )
+                applied.append(path.name)
+    return applied
+
+
+def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """COPY ``rows`` into ``schema.table`` through an in-memory CSV buffer."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    count = 0
+    for row in rows:
+        writer.writerow(["\\N" if value is None else value for value in row])
+        count += 1
+    if not count:
+        return 0
+    buffer.seek(0)
+    schema, name = table.split(".")
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '\\N')").format(
+        sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    cur.copy_expert(statement.as_string(cur), buffer)
+    return count
+
+
+def query_csv(conn: Connection, statement: str, out) -> int:
+    """Run a read-only statement and write the result as CSV with a header to ``out``."""
+    with conn.cursor() as cur:
+        cur.execute("SET TRANSACTION READ ONLY")
+        cur.execute(statement)
+        writer = csv.writer(out, lineterminator="\n")
+        if cur.description is None:
+            return 0
+        writer.writerow([col.name for col in cur.description])
+        rows = 0
+        for row in cur:
+            writer.writerow(row)
+            rows += 1
+    conn.rollback()
+    return rows
