@@ -23,7 +23,7 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from hmis.airflow_support import as_of, default_args
+from hmis.airflow_support import as_of, default_args, marts_asset
 
 
 @dag(
@@ -73,7 +73,10 @@ def hmis_monthly():
 
         return tasks.update_compliance(as_of(context))
 
-    @task(doc_md="Rebuild district and state marts and reporting rates for the open periods.")
+    @task(
+        doc_md="Rebuild district and state marts and reporting rates for the open periods.",
+        outlets=[marts_asset()],
+    )
     def marts(**context):
         from hmis import tasks
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 OWNER = "hmis-data-engineering"
-ALLOWED_TAGS = frozenset({"hmis", "monthly", "compliance", "quality", "marts", "alerts"})
+# Emitted whenever the marts are rebuilt; downstream DAGs schedule on it.
+MARTS_ASSET_URI = "hmis://warehouse/marts"
+ALLOWED_TAGS = frozenset({"hmis", "monthly", "compliance", "quality", "marts", "alerts", "signals", "ultrasound"})
 
 
 def as_of(context) -> datetime:
@@ -35,6 +37,12 @@ def failure_notifier():
         ),
         smtp_conn_id="smtp_default",
     )
+
+
+def marts_asset():
+    from airflow.sdk import Asset
+
+    return Asset(name="hmis_marts", uri=MARTS_ASSET_URI)
 
 
 def default_args() -> dict:
