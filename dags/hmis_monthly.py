@@ -14,16 +14,19 @@ can be cleared and re-run safely:
 4. **validate** — one Great Expectations run per batch; results in `dq.result`.
 5. **load** — newest accepted file per facility-period replaces its values (`facts`).
 6. **compliance** — on time / late / missing / rejected / pending per facility.
-7. **marts** — district and state aggregates, reporting rates.
-8. **notify_officers** — digest of defaulters to the district officer, once.
-9. **summary** — one-screen summary in the log and in `ingest.run`.
+7. **marts** — block, district and state aggregates, splits, indicators, reporting rates;
+   only district-periods whose inputs changed, in one transaction. Skipped when nothing
+   changed, so the `hmis_marts` Asset event means "the marts changed".
+8. **export** — each rebuilt period to the state's store (Parquet, CSV, DHIS2 JSON, manifest).
+9. **notify_officers** — alerts due under the policy, each sent once.
+10. **summary** — one-screen summary in the log and in `ingest.run`.
 """
 
 import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from hmis.airflow_support import as_of, default_args, marts_asset
+from hmis.airflow_support import as_of, default_args, marts_asset, skip_unless_changed
 
 
 @dag(
@@ -80,7 +83,13 @@ def hmis_monthly():
     def marts(**context):
         from hmis import tasks
 
-        return tasks.build_marts(as_of(context))
+        return skip_unless_changed(tasks.build_marts(as_of(context)))
+
+    @task(doc_md="Export the rebuilt periods to the state's store; the manifest is written last.")
+    def export(built: dict, **context):
+        from hmis import tasks
+
+        return tasks.export_marts(as_of(context), built["periods"])
 
     @task(doc_md="E-mail the district officer the facilities with no accepted report, once.")
     def notify_officers(**context):
@@ -88,15 +97,19 @@ def hmis_monthly():
 
         return tasks.notify_officers(as_of(context))
 
-    @task(doc_md="Log a one-screen summary of the run and keep it in ingest.run.")
+    @task(doc_md="Log a one-screen summary of the run and keep it in ingest.run.", trigger_rule="none_failed")
     def summary(**context):
         from hmis import tasks
 
         return tasks.summarise(as_of(context))
 
     checked = compliance()
-    (prepare() >> discover() >> parse() >> validate() >> load() >> checked)
-    checked >> [marts(), notify_officers()] >> summary()
+    prepare() >> discover() >> parse() >> validate() >> load() >> checked
+    built = marts()
+    finished = summary()
+    checked >> built
+    checked >> notify_officers() >> finished
+    export(built) >> finished
 
 
 hmis_monthly()

@@ -39,6 +39,15 @@ def failure_notifier():
     )
 
 
+def skip_unless_changed(result: dict) -> dict:
+    """Skip the task (and with it the Asset event and the export) when no mart changed."""
+    if not result.get("changed"):
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException("no district-period changed since the marts were last built")
+    return result
+
+
 def marts_asset():
     from airflow.sdk import Asset
 

@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     services = sub.add_parser("services", help="start, stop or show the embedded warehouse")
     services.add_argument("action", choices=["start", "stop", "status"])
     services.set_defaults(func=cmd_services)
+
+    from hmis.signals.cli import register as register_signals
+
+    register_signals(sub)
     return parser
 
 

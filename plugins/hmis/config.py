@@ -38,6 +38,7 @@ class Settings:
     batch_files: int
     mail_from: str
     ops_email: str
+    alert_policy_path: Path
 
     @property
     def sql_dir(self) -> Path:
@@ -50,6 +51,23 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.var_dir / "reports"
+
+    @property
+    def export_url(self) -> str:
+        """Store for the state's exports (``exports/<period>/...`` inside it): a folder or
+        ``s3://bucket/prefix``."""
+        return os.environ.get("HMIS_EXPORT_URL", str(self.var_dir))
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.var_dir / "docs"
+
+    @property
+    def data_docs_dir(self) -> Path | None:
+        """Where GX Data Docs are built; ``HMIS_DATA_DOCS=off`` skips building them."""
+        if os.environ.get("HMIS_DATA_DOCS", "on").lower() in ("off", "0", "false", "no"):
+            return None
+        return self.var_dir / "data_docs"
 
 
 def load_settings() -> Settings:
@@ -66,4 +84,5 @@ def load_settings() -> Settings:
         batch_files=int(os.environ.get("HMIS_BATCH_FILES", "2000")),
         mail_from=os.environ.get("HMIS_MAIL_FROM", "hmis-pipeline@hisar.hmis.example"),
         ops_email=os.environ.get("HMIS_OPS_EMAIL", "hmis-data-team@hisar.hmis.example"),
+        alert_policy_path=Path(os.environ.get("HMIS_ALERT_POLICY", root / "config" / "alert_policy.yaml")),
     )

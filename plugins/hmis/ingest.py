@@ -19,11 +19,13 @@ from datetime import datetime
 import pandas as pd
 from psycopg2.extras import execute_values
 
+from hmis.feedback import resolve_superseded, write_feedback
 from hmis.landing import LandingStore
 from hmis.parse import SubmissionError, parse_submission
+from hmis.periods import is_period
 from hmis.registry import read_registry
 from hmis.submission_keys import KeyLayoutError, parse_key, period_prefix, quarantine_key
-from hmis.validate import BatchOutcome, Finding, SuiteRunner, validate_batch
+from hmis.validate import BatchOutcome, Finding, SuiteRunner, history_periods, validate_batch
 from hmis.warehouse import copy_rows
 
 log = logging.getLogger(__name__)
@@ -118,10 +120,12 @@ def _record_findings(cur, run_id: str, files: dict[int, tuple], findings: list[F
     execute_values(
         cur,
         """INSERT INTO dq.result (run_id, file_id, facility_id, period, expectation_id, severity,
-               column_name, failed_rows, observed, expected, message, checked_at) VALUES %s""",
+               column_name, failed_rows, observed, expected, message, checked_at, item_code, message_hi, suite)
+           VALUES %s""",
         [
             (run_id, f.file_id, files[f.file_id][1], files[f.file_id][2], f.expectation_id,
-             f.severity, f.column, f.failed_rows, f.observed, f.expected, f.message, now)
+             f.severity, f.column, f.failed_rows, f.observed, f.expected, f.message, now,
+             f.item_code, f.message_hi, f.suite)
             for f in findings
         ],
     )
@@ -134,12 +138,15 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
                      batch_files: int) -> dict:
     """Parse every discovered file into ``ingest.staged_value``; quarantine unreadable ones."""
     with conn.cursor() as cur:
-        cur.execute("SELECT file_id, key, size_bytes FROM ingest.file WHERE status = 'discovered' ORDER BY file_id")
+        cur.execute("""SELECT file_id, key, size_bytes, facility_id, period FROM ingest.file
+                        WHERE status = 'discovered' ORDER BY file_id""")
         pending = cur.fetchall()
+    facilities = {rec["facility_id"]: rec for rec in read_registry(conn).to_dict("records")}
     parsed = rejected = rows_staged = 0
     for chunk in _chunks(pending, batch_files):
         with conn, conn.cursor() as cur:
-            for file_id, key, size in chunk:
+            good = []
+            for file_id, key, size, facility_id, period in chunk:
                 data = None
                 try:
                     layout = parse_key(key)
@@ -153,23 +160,31 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
                 except (KeyLayoutError, SubmissionError) as exc:
                     reason = f"{key}: {exc}"
                     _quarantine(cur, store, file_id, key, reason, data, now)
-                    _record_findings(cur, run_id, {file_id: (key, None, None)}, [
-                        Finding(file_id, "file.readable", "blocking", None, 0, "", "", str(exc))
-                    ], now)
+                    finding = Finding(file_id, "file.readable", "blocking", None, 0, "", "", str(exc),
+                                      message_hi=f"फ़ाइल पढ़ी नहीं जा सकी: {exc}", suite="parse")
+                    _record_findings(cur, run_id, {file_id: (key, facility_id, period)}, [finding], now)
+                    write_feedback(cur, store, file_id, key, facilities.get(facility_id, {"facility_id": facility_id}),
+                                   period, [finding], "rejected", now)
                     rejected += 1
                     continue
-                # A re-run after a crash may find rows staged by the crashed attempt.
-                cur.execute("DELETE FROM ingest.staged_value WHERE file_id = %s", (file_id,))
-                rows_staged += copy_rows(
-                    cur, "ingest.staged_value",
-                    ["file_id", "row_no", "facility_id", "period", "item_code", "value_raw"],
-                    ((file_id, *rec) for rec in frame.itertuples(index=False)),
+                good.append((file_id, frame))
+            # One DELETE, one COPY and one UPDATE per batch rather than per file. The DELETE
+            # clears rows a crashed earlier attempt may have staged for these files.
+            ids = [file_id for file_id, _ in good]
+            cur.execute("DELETE FROM ingest.staged_value WHERE file_id = ANY(%s)", (ids,))
+            rows_staged += copy_rows(
+                cur, "ingest.staged_value",
+                ["file_id", "row_no", "facility_id", "period", "item_code", "value_raw"],
+                ((file_id, *rec) for file_id, frame in good for rec in frame.itertuples(index=False, name=None)),
+            )
+            if good:
+                execute_values(
+                    cur,
+                    """UPDATE ingest.file f SET status = 'parsed', row_count = v.n
+                         FROM (VALUES %s) AS v(file_id, n) WHERE f.file_id = v.file_id""",
+                    [(file_id, len(frame)) for file_id, frame in good],
                 )
-                cur.execute(
-                    "UPDATE ingest.file SET status = 'parsed', row_count = %s WHERE file_id = %s",
-                    (len(frame), file_id),
-                )
-                parsed += 1
+            parsed += len(good)
     return {"parsed_files": parsed, "unreadable_files": rejected, "rows_staged": rows_staged}
 
 
@@ -192,12 +207,40 @@ def summarise_findings(findings: list[Finding]) -> str:
     return "; ".join(f.message for f in findings)
 
 
-def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, items: dict[str, int],
-                    run_id: str, now: datetime, batch_files: int) -> dict:
-    """Validate parsed files batch by batch (one GX run each) and settle each file."""
-    registry = read_registry(conn)
+def _read_history(conn, facility_ids: list[str], periods: list[str]) -> pd.DataFrame:
+    """Accepted values of the batch's facilities over the months baselines need."""
+    columns = ["facility_id", "period", "item_code", "value"]
+    valid = [p for p in periods if p and is_period(p)]
+    if not valid or not facility_ids:
+        return pd.DataFrame(columns=columns)
+    low, high = history_periods(valid)
     with conn.cursor() as cur:
-        cur.execute("SELECT file_id, key, facility_id, period FROM ingest.file WHERE status = 'parsed' ORDER BY file_id")
+        cur.execute(
+            """SELECT facility_id, period, item_code, value FROM facts.monthly_value
+                WHERE facility_id = ANY(%s) AND period >= %s AND period < %s""",
+            (facility_ids, low, high),
+        )
+        frame = pd.DataFrame(cur.fetchall(), columns=columns)
+    frame["value"] = frame["value"].astype(float)
+    return frame
+
+
+def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, catalogue: list, run_id: str,
+                    now: datetime, batch_files: int, data_docs: str | None = None) -> dict:
+    """Validate parsed files batch by batch (one GX run per suite and batch), then settle
+    each file: rejected ones are quarantined, accepted ones wait for the load stage, and
+    every rejected or flagged file gets a feedback document."""
+    registry = read_registry(conn)
+    facilities = {rec["facility_id"]: rec for rec in registry.to_dict("records")}
+    items = {item.item_code: item.typical_max for item in catalogue}
+    names = {item.item_code: (item.name, item.name_hi) for item in catalogue}
+    disease_items = frozenset(item.item_code for item in catalogue if item.section == "DISEASE_OPD")
+    expected_items: dict[str, set[str]] = {}
+    for item in catalogue:
+        for facility_type in item.expected_from:
+            expected_items.setdefault(facility_type, set()).add(item.item_code)
+    with conn.cursor() as cur:
+        cur.execute("SELECT file_id, key, facility_id, period FROM ingest.file WHERE status = 'parsed' ORDER BY period, file_id")
         pending = cur.fetchall()
     accepted = rejected = warnings = batches = 0
     for chunk in _chunks(pending, batch_files):
@@ -207,28 +250,55 @@ def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, items: dict[
             columns=["file_id", "key_facility_id", "key_period"],
         )
         rows = _read_staged(conn, list(files))
-        outcome: BatchOutcome = validate_batch(runner, rows, file_frame, registry, items)
+        history = _read_history(conn, sorted({f for f in file_frame["key_facility_id"] if f}),
+                                sorted({p for p in file_frame["key_period"] if p}))
+        outcome: BatchOutcome = validate_batch(runner, rows, file_frame, registry, items, history, names,
+                                               expected_items, disease_items)
         batches += 1
         blocking = outcome.blocking_by_file()
         flagged = outcome.warnings_by_file()
         with conn, conn.cursor() as cur:
             _record_findings(cur, run_id, files, outcome.findings, now)
-            for file_id, (key, _fac, _per) in files.items():
+            for record in outcome.validations:
+                cur.execute(
+                    """INSERT INTO dq.validation_run (run_id, suite, files, rows_checked, expectations, failed,
+                           success, seconds, data_docs, checked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                    (run_id, record["suite"], record["files"], record["rows"], record["expectations"],
+                     record["failed"], record["success"], record["seconds"], data_docs, now),
+                )
+            for file_id, (key, facility_id, period) in files.items():
+                facility = facilities.get(facility_id, {"facility_id": facility_id})
                 if file_id in blocking:
+                    problems = blocking[file_id] + flagged.get(file_id, [])
                     reason = f"{key}: {summarise_findings(blocking[file_id])}"
                     _quarantine(cur, store, file_id, key, reason, None, now)
                     cur.execute("DELETE FROM ingest.staged_value WHERE file_id = %s", (file_id,))
+                    write_feedback(cur, store, file_id, key, facility, period, problems, "rejected", now)
                     rejected += 1
-                else:
-                    cur.execute(
-                        """UPDATE ingest.file SET status = 'accepted', warning_count = %s,
-                               reason = %s, processed_at = %s WHERE file_id = %s""",
-                        (sum(f.failed_rows for f in flagged.get(file_id, [])),
-                         summarise_findings(flagged[file_id]) if file_id in flagged else None,
-                         now, file_id),
-                    )
-                    accepted += 1
-                    warnings += file_id in flagged
+                    continue
+                cur.execute(
+                    """UPDATE ingest.file SET status = 'accepted', warning_count = %s,
+                           reason = %s, processed_at = %s WHERE file_id = %s""",
+                    (len(flagged.get(file_id, [])),
+                     summarise_findings(flagged[file_id]) if file_id in flagged else None, now, file_id),
+                )
+                accepted += 1
+                if file_id in flagged:
+                    warnings += 1
+                    write_feedback(cur, store, file_id, key, facility, period, flagged[file_id], "flagged", now)
+            if outcome.completeness:
+                execute_values(
+                    cur,
+                    """INSERT INTO dq.completeness (file_id, facility_id, period, items_expected, items_present,
+                           items_nonzero, present_share, nonzero_share)
+                       SELECT v.file_id, f.facility_id, f.period, v.expected, v.present, v.nonzero,
+                              round(v.present::numeric / nullif(v.expected, 0), 4),
+                              round(v.nonzero::numeric / nullif(v.expected, 0), 4)
+                         FROM (VALUES %s) AS v(file_id, expected, present, nonzero)
+                         JOIN ingest.file f USING (file_id)
+                       ON CONFLICT (file_id) DO NOTHING""",
+                    [c for c in outcome.completeness if c[0] not in blocking],
+                )
             if outcome.flagged_rows:
                 execute_values(
                     cur,
@@ -237,6 +307,7 @@ def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, items: dict[
                     "WHERE s.file_id = f.file_id AND s.row_no = f.row_no",
                     sorted(outcome.flagged_rows),
                 )
+    runner.finish()
     return {"validated_batches": batches, "accepted_files": accepted, "rejected_files": rejected,
             "files_with_warnings": warnings}
 
@@ -297,5 +368,7 @@ def load_accepted(conn, run_id: str, now: datetime) -> dict:
             (now, losers),
         )
         cur.execute("DELETE FROM ingest.staged_value WHERE file_id = ANY(%s)", (winners + losers,))
-    return {"loaded_files": len(winners), "superseded_files": len(losers), "rows_loaded": loaded_rows,
+        resolved = resolve_superseded(
+            cur, {(r[1], r[2]): r[0] for r in ranked if r[4] == 1 and r[3] == "accepted"}, now)
+    return {"feedback_resolved": resolved, "loaded_files": len(winners), "superseded_files": len(losers), "rows_loaded": loaded_rows,
             "facility_periods_replaced": len(pairs)}

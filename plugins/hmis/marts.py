@@ -1,25 +1,91 @@
-"""District and state aggregates and reporting rates, rebuilt per period in one transaction."""
+"""District and state marts, rebuilt incrementally and atomically.
+
+Each district-period has a fingerprint of what its marts are built from (every expected
+facility's status and loaded file, the registry version, the mart definitions). Only
+district-periods whose fingerprint changed are rebuilt, with the state rows of their periods,
+all in one transaction: a reader sees the old or the new numbers, never a mix. Every row
+carries ``built_at`` and the ``ledger_state`` fingerprint it was built from.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from pathlib import Path
 
+import yaml
 from psycopg2 import sql
 
+from hmis.config import PACKAGE_DIR
 from hmis.warehouse import sql_file
 
+INDICATORS_FILE = PACKAGE_DIR / "reference" / "indicators.yaml"
+MART_TABLES = ("district_monthly", "state_monthly", "block_monthly", "monthly_by_group", "reporting_rates",
+               "reporting_rates_by_group", "indicator_monthly")
 
-def rebuild(conn, periods: list[str], built_at: datetime) -> dict[str, int]:
-    """Rebuild the marts for ``periods`` atomically; return the row count of each mart."""
+
+def load_indicators(path: Path = INDICATORS_FILE) -> list[dict]:
+    """The indicator catalogue, checked: each has an id, a numerator and one denominator kind."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    indicators = data.get("indicators", [])
+    for ind in indicators:
+        if not ind.get("id") or not ind.get("numerator"):
+            raise ValueError(f"indicator {ind.get('id', '?')}: needs an id and a numerator")
+        if bool(ind.get("denominator")) == bool(ind.get("population_rate")):
+            raise ValueError(f"indicator {ind['id']}: give exactly one of denominator or population_rate")
+    return indicators
+
+
+def _definitions_digest(conn) -> str:
+    """Changes to the mart SQL, the indicators or the population rebuild every district."""
+    digest = hashlib.sha256()
+    for name in ("marts/rebuild.sql", "marts/indicators.sql", "marts/fingerprint.sql"):
+        digest.update(sql_file(name).encode())
+    digest.update(INDICATORS_FILE.read_bytes())
+    with conn.cursor() as cur:
+        cur.execute("SELECT coalesce(string_agg(concat_ws(':', level, area, year, population), ',' "
+                    "ORDER BY level, area, year), '') FROM ref.population")
+        digest.update(cur.fetchone()[0].encode())
+    return digest.hexdigest()
+
+
+def changed_district_periods(conn, periods: list[str]) -> list[tuple[str, str, str]]:
+    """(district, period, new fingerprint) for every district-period whose inputs changed."""
+    definitions = _definitions_digest(conn)
+    with conn.cursor() as cur:
+        cur.execute(sql_file("marts/fingerprint.sql"), {"periods": periods, "definitions": definitions})
+        current = cur.fetchall()
+        cur.execute("SELECT district, period, ledger_state FROM marts.build_state WHERE period = ANY(%s)", (periods,))
+        built = {(d, p): s for d, p, s in cur.fetchall()}
+    conn.rollback()
+    return [(d, p, s) for d, p, s in current if built.get((d, p)) != s]
+
+
+def rebuild(conn, periods: list[str], built_at: datetime) -> dict:
+    """Rebuild what changed among ``periods``; return what was rebuilt and row counts."""
+    touched = changed_district_periods(conn, periods)
+    if not touched:
+        return {"changed": [], "rows": {}}
+    indicators = load_indicators()
     with conn, conn.cursor() as cur:
-        cur.execute(sql_file("marts/rebuild.sql"), {"periods": periods, "built_at": built_at})
-        counts = {}
-        for table in ("district_monthly", "state_monthly", "reporting_rates"):
-            cur.execute(
-                sql.SQL("SELECT count(*) FROM {} WHERE period = ANY(%s)").format(
-                    sql.Identifier("marts", table)
-                ),
-                (periods,),
-            )
-            counts[table] = cur.fetchone()[0]
-    return counts
+        cur.execute("CREATE TEMPORARY TABLE touched (district text, period text, ledger_state text) ON COMMIT DROP")
+        cur.executemany("INSERT INTO touched VALUES (%s, %s, %s)", touched)
+        cur.execute(sql_file("marts/rebuild.sql"), {"built_at": built_at})
+        cur.execute("""DELETE FROM marts.indicator_monthly m USING touched t
+                        WHERE m.district = t.district AND m.period = t.period""")
+        cur.execute("""DELETE FROM marts.indicator_monthly m USING state_periods p
+                        WHERE m.level = 'state' AND m.state = p.state AND m.period = p.period""")
+        for ind in indicators:
+            cur.execute(sql_file("marts/indicators.sql"), {
+                "indicator_id": ind["id"], "numerator": ind["numerator"],
+                "numerator_minus": ind.get("numerator_minus", []), "denominator": ind.get("denominator", []),
+                "population_rate": ind.get("population_rate"), "population_unit": ind.get("population_unit"),
+                "factor": ind.get("factor", 1), "built_at": built_at,
+            })
+        rows = {}
+        for table in MART_TABLES:
+            cur.execute(sql.SQL("SELECT count(*) FROM {} WHERE period = ANY(%s)").format(sql.Identifier("marts", table)),
+                        (periods,))
+            rows[table] = cur.fetchone()[0]
+    return {"changed": [f"{d}/{p}" for d, p, _ in touched], "periods": sorted({p for _, p, _ in touched}),
+            "rows": rows}

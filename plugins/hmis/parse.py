@@ -1,9 +1,17 @@
 """Turn one submitted file into rows of the long table.
 
-Parsing only checks what must hold to read the file at all (text encoding, layout,
-columns). Everything about the content is checked afterwards by the Great Expectations
-suite, once for the whole batch. Problems are raised as :class:`SubmissionError` with a
-sentence a facility's data operator can act on.
+Parsing only checks what must hold to read the file at all (what kind of file it is, text
+encoding, layout, columns) and screens every kept cell for things that must never travel
+further: personal identifiers, spreadsheet formulas, multi-line or oversized cells.
+Everything about the content is checked afterwards by the Great Expectations suite, once
+for the whole batch. Problems are raised as :class:`SubmissionError` with a sentence a
+facility's data operator can act on; no message ever repeats a cell that was screened out.
+
+Three layouts are read: a long CSV (``facility_id,period,item_code,value``), a DHIS2
+``dataValueSets`` JSON document, and an Excel workbook (``.xlsx``) holding the same long
+table on one sheet. Compressed uploads are never decompressed; a workbook (itself a ZIP
+archive) is opened only after its declared uncompressed size is found within a limit, and
+Python's ``zipfile`` never inflates an entry beyond its declared size.
 """
 
 from __future__ import annotations
@@ -11,104 +19,431 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
+import zipfile
+from datetime import date, datetime
 
 import pandas as pd
 
 REQUIRED_COLUMNS = ("facility_id", "period", "item_code", "value")
 OUTPUT_COLUMNS = ("row_no", "facility_id", "period", "item_code", "value_raw")
 
+# Ten or more digits in a row (spaces and hyphens between them allowed) is no monthly count
+# (those have at most nine) but reads like a mobile number, an RCH ID or an Aadhaar number.
+IDENTIFIER_RE = re.compile(r"\d(?:[ \-]?\d){9,}")
+MAX_CELL_CHARS = 100
+# A workbook may expand to this many times the upload limit, and no further.
+XLSX_EXPANSION = 10
+XLSX_MAX_ENTRIES = 500
+XLSX_MAX_SHEETS = 50
+XLSX_MAX_ROWS = 100_000
+XLSX_HEADER_SEARCH_ROWS = 10
+NULL_MARKER = "\\N"  # the warehouse's COPY null marker; a cell must never turn into a database NULL
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes"))
+# Leading bytes of the binary formats people upload by mistake.
+_SIGNATURES = (
+    (b"\x1f\x8b", "archive", "a gzip-compressed archive"),
+    (b"\xfd7zXZ\x00", "archive", "an xz-compressed archive"),
+    (b"7z\xbc\xaf\x27\x1c", "archive", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "archive", "a RAR archive"),
+    (b"\x28\xb5\x2f\xfd", "archive", "a zstd-compressed archive"),
+    (b"PK\x03\x04", "zip", "a ZIP archive"),
+    (b"PK\x05\x06", "zip", "an empty ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole", "an old Excel 97-2003 (.xls) workbook"),
+    (b"%PDF-", "binary", "a PDF document"),
+    (b"\x89PNG", "binary", "a PNG image"),
+    (b"\xff\xd8\xff", "binary", "a JPEG image"),
+)
+
 
 class SubmissionError(ValueError):
     """A file that cannot be read as a monthly submission; the message says why."""
 
 
-def _decode(data: bytes) -> str:
-    if not data.strip():
-        raise SubmissionError("the file is empty")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise SubmissionError("the file is saved as UTF-16; save it as CSV UTF-8 and upload again")
-    if b"\x00" in data[:4096]:
-        raise SubmissionError("the file is binary, not a CSV text file; export the report as CSV UTF-8")
+# --------------------------------------------------------------------------- what kind of file
+
+
+def _sniff(data: bytes) -> tuple[str, str] | None:
+    """(kind, description) of a known binary format, or None for anything else."""
+    for magic, kind, description in _SIGNATURES:
+        if data.startswith(magic):
+            return kind, description
+    if data[:3] == b"BZh" and data[3:4].isdigit():
+        return "archive", "a bzip2-compressed archive"
+    return None
+
+
+def _is_workbook(data: bytes) -> bool:
+    """Whether a ZIP archive holds an Excel workbook; reads only the archive's directory."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+
+
+def _refuse_binary(data: bytes, named: str) -> None:
+    """Raise for a known binary format uploaded where text (``named``: csv or json) was due."""
+    found = _sniff(data)
+    if found is None:
+        return
+    kind, description = found
+    if kind == "zip" and _is_workbook(data):
         raise SubmissionError(
-            f"the file is not UTF-8 text (byte {exc.start + 1} cannot be read); "
-            "save it as CSV UTF-8 and upload again"
-        ) from None
+            f"the file is an Excel workbook saved under a .{named} name; upload it as .xlsx, "
+            "or export it from Excel as CSV UTF-8"
+        )
+    if kind in ("archive", "zip"):
+        raise SubmissionError(
+            f"the file is {description}, not a .{named} text file; compressed uploads are never "
+            "opened — upload the report itself, uncompressed"
+        )
+    if kind == "ole":
+        raise SubmissionError(f"the file is {description}; save it as .xlsx or as CSV UTF-8 and upload again")
+    raise SubmissionError(f"the file is binary ({description}), not a .{named} text file; "
+                          "export the report as CSV UTF-8")
 
 
-def parse_csv(data: bytes) -> pd.DataFrame:
-    """Parse a long CSV (``facility_id,period,item_code,value``) into the long table."""
-    text = _decode(data)
-    first_line = text.splitlines()[0] if text else ""
-    if "," not in first_line:
-        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
-            if sep in first_line:
-                raise SubmissionError(f"columns are separated by {name}; use commas")
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _looks_utf16_without_bom(data: bytes) -> bool:
+    sample = data[:400]
+    if len(sample) < 8:
+        return False
+    even, odd = sample[0::2], sample[1::2]
+    return odd.count(0) >= 0.9 * len(odd) or even.count(0) >= 0.9 * len(even)
+
+
+def _decode(data: bytes, named: str = "csv") -> str:
+    """The file as text, or a reason it is not UTF-8 text."""
+    if not data:
+        raise SubmissionError("the file is empty (0 bytes); upload the month's report again")
+    if not data.strip():
+        raise SubmissionError("the file is empty: it holds only blank lines or spaces")
+    utf16 = SubmissionError(
+        "the file is saved as UTF-16 (Excel's 'Unicode Text'); in Excel choose Save As → "
+        "'CSV UTF-8 (Comma delimited)' and upload again"
+    )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise utf16
+    _refuse_binary(data, named)
+    if _looks_utf16_without_bom(data):
+        raise utf16
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise SubmissionError(
+            f"the file is binary or damaged, not a CSV text file (line {line} holds a NUL byte); "
+            "export the report as CSV UTF-8"
+        )
     try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise SubmissionError(f"the CSV is malformed: {exc}") from None
-    header = [cell.strip().lower() for cell in rows[0]] if rows else []
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        raise SubmissionError(
+            f"the file is not UTF-8 text: line {line} holds the byte 0x{byte:02X}, which UTF-8 cannot "
+            "read (the file looks saved as Latin-1 / Windows 'ANSI'); save it as CSV UTF-8 and upload again"
+        ) from None
+    control = _CONTROL_RE.search(text)
+    if control:
+        line = text[: control.start()].count("\n") + 1
+        raise SubmissionError(
+            f"line {line} holds the control character U+{ord(control.group()):04X}; the file is damaged "
+            "or not plain text — export the report as CSV UTF-8"
+        )
+    return text
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def redact(text: str, limit: int = 120) -> str:
+    """``text`` safe to repeat in a message: long digit runs removed, length capped."""
+    cleaned = IDENTIFIER_RE.sub("[number removed]", text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def _screen(where: str, column: str, text: str) -> str:
+    """Check one kept cell; return it stripped, or raise without repeating its content."""
+    if IDENTIFIER_RE.search(text):
+        digits = max(len(re.sub(r"\D", "", m.group())) for m in IDENTIFIER_RE.finditer(text))
+        raise SubmissionError(
+            f"{where}: the {column} cell holds a {digits}-digit number; a monthly count has at most 9 digits, "
+            "and a number this long looks like a personal identifier (RCH ID, Aadhaar, mobile number), "
+            "which an HMIS monthly report must never contain (the cell is not repeated here)"
+        )
+    if "\n" in text or "\r" in text:
+        raise SubmissionError(
+            f"{where}: the {column} cell runs over several lines — is a quote (\") opened and never "
+            "closed? Codes and counts fit on one line"
+        )
+    stripped = text.strip()
+    if stripped[:1] in ("=", "@") or (stripped[:1] in ("+", "-") and stripped[1:2].isalpha()):
+        raise SubmissionError(
+            f"{where}: the {column} cell holds a spreadsheet formula (it starts with '{stripped[0]}'); "
+            "formulas are never accepted — copy the sheet and paste values only"
+        )
+    if len(stripped) > MAX_CELL_CHARS:
+        raise SubmissionError(
+            f"{where}: the {column} cell holds {len(stripped):,} characters; codes and counts are short "
+            f"(at most {MAX_CELL_CHARS})"
+        )
+    if stripped == NULL_MARKER:
+        raise SubmissionError(
+            f"{where}: the {column} cell holds '\\N', a database null marker; write the count (0 if none)"
+        )
+    return stripped
+
+
+def _records(rows: list[tuple[int, list[str]]], positions: list[int], label: str) -> pd.DataFrame:
+    records = [
+        (number, *(_screen(f"{label} {number}", col, row[pos]) for col, pos in zip(REQUIRED_COLUMNS, positions)))
+        for number, row in rows
+    ]
+    return pd.DataFrame.from_records(records, columns=list(OUTPUT_COLUMNS))
+
+
+def _header_positions(header: list[str]) -> list[int]:
+    """Positions of the required columns in a normalised header, or a reason they are not there."""
     missing = [col for col in REQUIRED_COLUMNS if col not in header]
     if missing:
+        if len(missing) == len(REQUIRED_COLUMNS) and len(header) == len(REQUIRED_COLUMNS):
+            raise SubmissionError(
+                "the header line is missing: the first line must be "
+                f"{','.join(REQUIRED_COLUMNS)} and the data start on the next line"
+            )
+        found = redact(",".join(header)) or "nothing"
         raise SubmissionError(
             f"missing column(s) {', '.join(missing)}; the header must be "
-            f"{','.join(REQUIRED_COLUMNS)} (found {','.join(header) or 'nothing'})"
+            f"{','.join(REQUIRED_COLUMNS)} (found {found})"
         )
     duplicated = sorted({col for col in header if header.count(col) > 1 and col in REQUIRED_COLUMNS})
     if duplicated:
         raise SubmissionError(f"column(s) {', '.join(duplicated)} appear more than once in the header")
-    body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
+    return [header.index(col) for col in REQUIRED_COLUMNS]
+
+
+def _normalise_header(cells: list) -> list[str]:
+    return [str(cell if cell is not None else "").strip().lstrip("\ufeff").lower() for cell in cells]
+
+
+def _trim_trailing_empty(cells: list[str]) -> list[str]:
+    """Without the empty cells at the end, which spreadsheets add after the last column."""
+    end = len(cells)
+    while end and not cells[end - 1].strip():
+        end -= 1
+    return cells[:end]
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """(first line number, cells) of every record; a quoted cell may span lines."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, last_line = [], 0
+    try:
+        for row in reader:
+            rows.append((last_line + 1, row))
+            last_line = reader.line_num
+    except csv.Error as exc:
+        raise SubmissionError(f"the CSV is malformed near line {last_line + 1}: {exc}") from None
+    return rows
+
+
+def parse_csv(data: bytes) -> pd.DataFrame:
+    """Parse a long CSV (``facility_id,period,item_code,value``) into the long table.
+
+    Extra columns are allowed and ignored; trailing empty cells (as Excel writes them) are
+    dropped; every other row must have the header's width.
+    """
+    text = _decode(data, "csv")
+    rows = _csv_rows(text)
+    while rows and not any(cell.strip() for cell in rows[0][1]):
+        rows.pop(0)  # blank lines before the header
+    if not rows:
+        raise SubmissionError("the file is empty: it holds only blank lines or spaces")
+    header = _trim_trailing_empty(_normalise_header(rows[0][1]))
+    if len(header) == 1:
+        for sep, name in _SEPARATORS:
+            if sep in header[0]:
+                raise SubmissionError(f"columns are separated by {name}; use commas")
+    positions = _header_positions(header)
+    body = [(number, row) for number, row in rows[1:] if any(cell.strip() for cell in row)]
     if not body:
         raise SubmissionError("the file has a header but no data rows")
     width = len(header)
+    checked = []
     for number, row in body:
+        if len(row) > width and not _trim_trailing_empty(row[width:]):
+            row = row[:width]
         if len(row) != width:
-            raise SubmissionError(f"line {number} has {len(row)} fields but the header has {width}")
-    positions = [header.index(col) for col in REQUIRED_COLUMNS]
-    records = [(number, *(row[pos].strip() for pos in positions)) for number, row in body]
-    return pd.DataFrame.from_records(records, columns=list(OUTPUT_COLUMNS))
+            hint = ("; a value with a comma (such as 1,234) must be written without separators"
+                    if len(row) > width else "")
+            raise SubmissionError(f"line {number} has {len(row)} fields but the header has {width}{hint}")
+        checked.append((number, row))
+    return _records(checked, positions, "line")
+
+
+# --------------------------------------------------------------------------- DHIS2 JSON
 
 
 def parse_dhis2_json(data: bytes) -> pd.DataFrame:
-    """Parse a DHIS2 ``dataValueSets`` document (period ``YYYYMM``, orgUnit, dataElement)."""
-    text = _decode(data)
+    """Parse a DHIS2 ``dataValueSets`` document (period ``YYYYMM``, orgUnit, dataElement).
+
+    Numbers are kept as the text that was sent (``12.0`` stays ``12.0``), so validation
+    judges what the facility wrote.
+    """
+    text = _decode(data, "json")
+    if text.lstrip()[:1] not in ("{", "["):
+        looks = "CSV text" if "," in text.split("\n", 1)[0] else "plain text"
+        raise SubmissionError(f"the file is named .json but is {looks}, not JSON; upload a CSV as .csv")
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
     except json.JSONDecodeError as exc:
         raise SubmissionError(f"the JSON is malformed at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise SubmissionError("the JSON is nested too deeply to be a DHIS2 dataValueSets document") from None
     values = document.get("dataValues") if isinstance(document, dict) else None
     if not isinstance(values, list) or not values:
         raise SubmissionError("the JSON has no 'dataValues' list; send a DHIS2 dataValueSets document")
-    records = []
+    rows = []
     for number, entry in enumerate(values, start=1):
         if not isinstance(entry, dict):
             raise SubmissionError(f"dataValues entry {number} is not an object")
         period = str(entry.get("period", document.get("period", ""))).strip()
-        if len(period) == 6 and period.isdigit():
+        if len(period) == 6 and period.isascii() and period.isdigit():
             period = f"{period[:4]}-{period[4:]}"
-        records.append(
-            (
-                number,
-                str(entry.get("orgUnit", document.get("orgUnit", ""))).strip(),
-                period,
-                str(entry.get("dataElement", "")).strip(),
-                str(entry.get("value", "")).strip(),
-            )
+        rows.append((number, [
+            str(entry.get("orgUnit", document.get("orgUnit", ""))),
+            period,
+            str(entry.get("dataElement", "")),
+            str(entry.get("value", "")),
+        ]))
+    return _records(rows, [0, 1, 2, 3], "dataValues entry")
+
+
+# --------------------------------------------------------------------------- Excel
+
+
+def _open_workbook_archive(data: bytes, max_bytes: int) -> None:
+    """Refuse a workbook whose archive would expand beyond the limit, before inflating anything."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+            names = {entry.filename for entry in entries}
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise SubmissionError("the file is named .xlsx but is a damaged ZIP archive; save the workbook again") from None
+    if len(entries) > XLSX_MAX_ENTRIES:
+        raise SubmissionError(
+            f"the workbook holds {len(entries):,} parts (at most {XLSX_MAX_ENTRIES}); "
+            "send one facility's month on one sheet")
+    expanded, limit = sum(entry.file_size for entry in entries), XLSX_EXPANSION * max_bytes
+    if expanded > limit:
+        raise SubmissionError(
+            f"the workbook would expand to {expanded:,} bytes, over the limit of {limit:,} "
+            f"({len(data):,} bytes compressed); it was not opened — a monthly report is far smaller"
         )
-    return pd.DataFrame.from_records(records, columns=list(OUTPUT_COLUMNS))
+    if "xl/workbook.xml" not in names:
+        raise SubmissionError("the file is named .xlsx but is a ZIP archive, not an Excel workbook; "
+                              "archives are never opened — upload the report itself")
+
+
+def _cell_text(value, column: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (datetime, date)):
+        # Excel turns a typed 2026-10 into the date 1 October 2026.
+        return f"{value.year:04d}-{value.month:02d}" if column == "period" else value.isoformat()
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def parse_xlsx(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> pd.DataFrame:
+    """Parse an Excel workbook holding the long table on one sheet.
+
+    The sheet is the one whose header row (within its first rows) names the four columns;
+    row numbers in messages are Excel's. Formula cells are refused, never evaluated.
+    """
+    _open_workbook_archive(data, max_bytes)
+    import openpyxl  # only a workbook needs it
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise SubmissionError(f"the Excel workbook could not be read ({type(exc).__name__}); "
+                              "save it again in Excel as .xlsx") from None
+    try:
+        sheets = workbook.worksheets
+        if not sheets:
+            raise SubmissionError("the workbook has no worksheet; put the month's report on one sheet")
+        if len(sheets) > XLSX_MAX_SHEETS:
+            raise SubmissionError(f"the workbook has {len(sheets)} sheets (at most {XLSX_MAX_SHEETS}); "
+                                  "send one facility's month on one sheet")
+        found = []
+        for number, sheet in enumerate(sheets, start=1):
+            for row_no, cells in enumerate(sheet.iter_rows(max_row=XLSX_HEADER_SEARCH_ROWS, max_col=50,
+                                                           values_only=True), start=1):
+                header = _normalise_header(list(cells))
+                if all(col in header for col in REQUIRED_COLUMNS):
+                    found.append((number, sheet, row_no, header))
+                    break
+        if not found:
+            raise SubmissionError(
+                f"none of the workbook's {len(sheets)} sheet(s) has the header row "
+                f"{', '.join(REQUIRED_COLUMNS)} in its first {XLSX_HEADER_SEARCH_ROWS} rows")
+        if len(found) > 1:
+            raise SubmissionError(
+                f"{len(found)} of the workbook's {len(sheets)} sheets (numbers "
+                f"{', '.join(str(f[0]) for f in found)}) each hold a report; send one facility's month per file")
+        _number, sheet, header_row, header = found[0]
+        header = _trim_trailing_empty(header)
+        positions = _header_positions(header)
+        rows = []
+        for row_no, cells in enumerate(sheet.iter_rows(min_row=header_row + 1, max_row=XLSX_MAX_ROWS + 1,
+                                                       max_col=len(header), values_only=True),
+                                       start=header_row + 1):
+            texts = [_cell_text(value, header[i]) for i, value in enumerate(cells)]
+            texts += [""] * (len(header) - len(texts))
+            if any(t.strip() for t in texts):
+                if row_no > XLSX_MAX_ROWS:
+                    raise SubmissionError(f"the sheet has data beyond row {XLSX_MAX_ROWS:,}; a monthly report is far shorter")
+                rows.append((row_no, texts))
+    finally:
+        workbook.close()
+    if not rows:
+        raise SubmissionError("the sheet has a header row but no data rows")
+    return _records(rows, positions, "row")
+
+
+# --------------------------------------------------------------------------- entry point
 
 
 def parse_submission(data: bytes, extension: str, max_bytes: int) -> pd.DataFrame:
-    """Parse a file of the given type, enforcing the size limit first."""
+    """Parse a file of the given type (``csv``, ``json`` or ``xlsx``), enforcing the size
+    limit first; raise :class:`SubmissionError` with the reason if it cannot be read."""
     if len(data) > max_bytes:
         raise SubmissionError(
             f"the file is {len(data):,} bytes, over the limit of {max_bytes:,}; "
             "send one facility's month per file"
         )
+    extension = extension.lower()
+    if not data:
+        raise SubmissionError(f"the file is empty (0 bytes) although it is named .{extension}; "
+                              "upload the month's report again")
+    if extension == "xlsx":
+        found = _sniff(data)
+        if found is None or found[0] != "zip":
+            what = found[1] if found else "text or an unknown format"
+            raise SubmissionError(f"the file is named .xlsx but is {what}, not an Excel workbook; "
+                                  "upload it under the name its format has (.csv for CSV text)")
+        return parse_xlsx(data, max_bytes)
     if extension == "json":
         return parse_dhis2_json(data)
     return parse_csv(data)

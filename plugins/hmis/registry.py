@@ -1,7 +1,11 @@
 """The facility registry and officer contacts: read from the landing store, kept in ``ref``.
 
-Both files are replaced as a whole on every run, in one transaction, so a changed registry
-is picked up by the next run and a reader never sees half of one.
+Both files are read again by every run and ``ref.facility`` / ``ref.contact`` are replaced as
+a whole, in one transaction, so a changed registry is picked up by the next run and a reader
+never sees half of one. The registry's history is kept: every distinct file content in
+``ref.registry_version`` and every facility's successive entries in ``ref.facility_version``
+(valid from the logical date of the run that first read an entry until one that read a
+different entry or none). A run that reads the same registry again writes no history.
 """
 
 from __future__ import annotations
@@ -63,13 +67,15 @@ def parse_registry(data: bytes) -> pd.DataFrame:
 
 
 def sync_reference(conn, store: LandingStore, now: datetime) -> dict:
-    """Replace ``ref.facility``, ``ref.contact`` and ``ref.data_item`` from their sources."""
+    """Replace ``ref.facility``, ``ref.contact`` and ``ref.data_item`` from their sources and
+    record any change of the registry in its history, all in one transaction."""
     registry_bytes = store.read(REGISTRY_KEY)
     registry = parse_registry(registry_bytes)
     digest = hashlib.sha256(registry_bytes).hexdigest()
     contacts = _read_csv(store.read(CONTACTS_KEY), CONTACTS_KEY, CONTACT_COLUMNS)
     items = load_items()
     with conn, conn.cursor() as cur:
+        history = _record_history(cur, registry, digest, now)
         cur.execute("DELETE FROM ref.facility")
         copy_rows(
             cur, "ref.facility", FACILITY_COLUMNS + ["registry_sha256", "loaded_at"],
@@ -88,6 +94,49 @@ def sync_reference(conn, store: LandingStore, now: datetime) -> dict:
         "contacts": len(contacts),
         "items": len(items),
         "registry_sha256": digest,
+        **history,
+    }
+
+
+_VERSIONED = [c for c in FACILITY_COLUMNS if c != "facility_id"]
+
+
+def _record_history(cur, registry: pd.DataFrame, digest: str, now: datetime) -> dict:
+    """Close changed or removed facilities' current entries and open new ones.
+
+    History only moves forward: a run dated before the latest recorded change (a backfill)
+    records its changes at that change's moment, so intervals never overlap.
+    """
+    cur.execute(
+        """INSERT INTO ref.registry_version
+                  (registry_sha256, source_key, first_loaded_at, facility_count, registered_count)
+           VALUES (%s, %s, %s, %s, %s) ON CONFLICT (registry_sha256) DO NOTHING""",
+        (digest, REGISTRY_KEY, now, len(registry), int(registry["hmis_registered"].sum())),
+    )
+    columns = sql.SQL(", ").join(map(sql.Identifier, ["facility_id", "valid_from", *_VERSIONED]))
+    cur.execute(sql.SQL("SELECT {} FROM ref.facility_version WHERE valid_to IS NULL").format(columns))
+    current = {row[0]: (row[1], tuple(row[2:])) for row in cur.fetchall()}
+    latest = max((valid_from for valid_from, _ in current.values()), default=now)
+    effective = max(now, latest)
+
+    incoming = {rec[0]: tuple(rec[1:]) for rec in registry[FACILITY_COLUMNS].itertuples(index=False, name=None)}
+    to_close = [fid for fid, (_, entry) in current.items() if incoming.get(fid) != entry]
+    to_open = [fid for fid, entry in incoming.items() if fid not in current or current[fid][1] != entry]
+    if to_close:
+        cur.execute(
+            "UPDATE ref.facility_version SET valid_to = %s WHERE valid_to IS NULL AND facility_id = ANY(%s)",
+            (effective, to_close),
+        )
+    copy_rows(
+        cur, "ref.facility_version", ["facility_id", "valid_from", "registry_sha256", *_VERSIONED],
+        ((fid, effective.isoformat(), digest, *incoming[fid]) for fid in to_open),
+    )
+    return {
+        "registry_changes": {
+            "added": sum(fid not in current for fid in to_open),
+            "changed": sum(fid in current for fid in to_open),
+            "removed": sum(fid not in incoming for fid in to_close),
+        }
     }
 
 

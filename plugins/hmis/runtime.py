@@ -64,19 +64,19 @@ def latest_scheduled_run(now: datetime) -> datetime:
     return candidate if candidate <= local else candidate - timedelta(days=1)
 
 
-def load_dag(settings: Settings):
-    """The pipeline DAG, parsed the way the scheduler would parse it."""
+def load_dag(settings: Settings, dag_id: str = DAG_ID):
+    """A DAG of the project, parsed the way the scheduler would parse it."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(settings.root / "dags"))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-    return bag.get_dag(DAG_ID)
+    return bag.get_dag(dag_id)
 
 
-def run_dag(settings: Settings, logical_date: datetime):
-    """Run the DAG once for ``logical_date`` through real Airflow (``dag.test()``)."""
+def run_dag(settings: Settings, logical_date: datetime, dag_id: str = DAG_ID):
+    """Run a DAG once for ``logical_date`` through real Airflow (``dag.test()``)."""
     home = configure_airflow(settings)
     ensure_airflow_db(home)
-    dag = load_dag(settings)
+    dag = load_dag(settings, dag_id)
     return dag.test(logical_date=logical_date)

@@ -16,6 +16,7 @@ from hmis import alerts, compliance, ingest, marts
 from hmis.config import load_settings
 from hmis.landing import open_store
 from hmis.periods import open_periods
+from hmis.population import sync_population
 from hmis.registry import read_registry, sync_reference
 from hmis.warehouse import connect, migrate
 
@@ -47,6 +48,7 @@ def prepare(as_of: datetime) -> dict:
     def work(conn):
         applied = migrate(conn)
         reference = sync_reference(conn, store, as_of)
+        reference["population_rows"] = sync_population(conn, store)
         periods = periods_for(as_of)
         with conn, conn.cursor() as cur:
             cur.execute(
@@ -63,40 +65,55 @@ def prepare(as_of: datetime) -> dict:
 
 
 def discover(as_of: datetime) -> dict:
+    from hmis.run_lock import locked_stage
+
     settings = load_settings()
     store = open_store(settings.landing_url)
-    return _with_conn(lambda conn: ingest.discover(conn, store, periods_for(as_of), as_of, run_key(as_of)))
+    return locked_stage("discover", run_key(as_of), lambda conn: ingest.discover(
+        conn, store, periods_for(as_of), as_of, run_key(as_of)))
 
 
 def parse(as_of: datetime) -> dict:
+    from hmis.run_lock import locked_stage
+
     settings = load_settings()
     store = open_store(settings.landing_url)
-    return _with_conn(lambda conn: ingest.parse_discovered(
+    return locked_stage("parse", run_key(as_of), lambda conn: ingest.parse_discovered(
         conn, store, run_key(as_of), as_of, settings.max_file_bytes, settings.batch_files))
 
 
 def validate(as_of: datetime) -> dict:
     from hmis.reference.catalogue import load_items
+    from hmis.rules import RULES_FILE, load_rules
+    from hmis.run_lock import locked_stage
     from hmis.validate import SuiteRunner
 
     settings = load_settings()
     store = open_store(settings.landing_url)
-    runner = SuiteRunner(settings.expectations_dir)
-    items = {item.item_code: item.typical_max for item in load_items()}
-    return _with_conn(lambda conn: ingest.validate_parsed(
-        conn, store, runner, items, run_key(as_of), as_of, settings.batch_files))
+    catalogue = load_items()
+    ruleset = load_rules(settings.expectations_dir / RULES_FILE, {item.item_code for item in catalogue})
+    docs = settings.data_docs_dir
+    runner = SuiteRunner(settings.expectations_dir, ruleset, docs)
+    return locked_stage("validate", run_key(as_of), lambda conn: ingest.validate_parsed(
+        conn, store, runner, catalogue, run_key(as_of), as_of, settings.batch_files,
+        str(docs / "index.html") if docs else None))
 
 
 def load(as_of: datetime) -> dict:
-    return _with_conn(lambda conn: ingest.load_accepted(conn, run_key(as_of), as_of))
+    from hmis.run_lock import locked_stage
+
+    return locked_stage("load", run_key(as_of), lambda conn: ingest.load_accepted(conn, run_key(as_of), as_of))
 
 
 def update_compliance(as_of: datetime) -> dict:
     settings = load_settings()
 
     def work(conn):
+        from hmis import registration_gap
+
         registry = read_registry(conn)
-        return compliance.refresh_status(conn, registry, periods_for(as_of), as_of, settings.due_day)
+        counts = compliance.refresh_status(conn, registry, periods_for(as_of), as_of, settings.due_day)
+        return {**counts, **registration_gap.refresh(conn, as_of)}
 
     counts = _with_conn(work)
     log.info("compliance as of %s: %s", as_of.isoformat(), counts)
@@ -104,18 +121,46 @@ def update_compliance(as_of: datetime) -> dict:
 
 
 def build_marts(as_of: datetime) -> dict:
-    return _with_conn(lambda conn: marts.rebuild(conn, periods_for(as_of), as_of))
+    """Rebuild the district-periods whose inputs changed; ``changed`` is empty when none did."""
+    result = _with_conn(lambda conn: marts.rebuild(conn, periods_for(as_of), as_of))
+    log.info("marts: %d district-period(s) rebuilt: %s", len(result["changed"]), ", ".join(result["changed"]) or "none")
+    return result
+
+
+def export_marts(as_of: datetime, periods: list[str]) -> dict:
+    """Export each rebuilt period for the state (files first, manifest last)."""
+    from hmis import dictionary
+    from hmis.export import export_period
+
+    settings = load_settings()
+    store = open_store(settings.export_url)
+
+    def work(conn):
+        manifests = [export_period(conn, store, p, as_of) for p in periods]
+        store.write("exports/data_dictionary.md", dictionary.render(conn, as_of).encode("utf-8"))
+        return manifests
+
+    manifests = _with_conn(work)
+    return {"exported_periods": periods, "files": sum(len(m["files"]) for m in manifests) + len(manifests),
+            "store": settings.export_url}
 
 
 def notify_officers(as_of: datetime) -> dict:
-    """Send due digests; fail the task (so Airflow retries) if any send failed."""
+    """Send the alerts the policy makes due and retry unsent ones, each at most once; fail the
+    task (so Airflow retries) if any send failed."""
+    from hmis.alert_policy import load_policy
+
     settings = load_settings()
-    result = _with_conn(lambda conn: alerts.send_digests(
-        conn, periods_for(as_of), as_of, run_key(as_of), settings.mail_from, settings.due_day))
+    policy = load_policy(settings.alert_policy_path)
+    result = _with_conn(lambda conn: alerts.send_alerts(
+        conn, policy, periods_for(as_of), as_of, run_key(as_of), settings.mail_from, settings.due_day))
+    log.info("officer alerts as of %s: %d sent %s, %d already sent, %d failed, %d cancelled, %d without recipient",
+             as_of.isoformat(), result["alerts_sent"], result["sent_by_rung"], result["alerts_already_sent"],
+             result["alerts_failed"], result["alerts_cancelled"], result["alerts_unrouted"])
     if result["alerts_failed"]:
         raise RuntimeError(
             f"{result['alerts_failed']} officer alert(s) could not be sent and are recorded as failed "
-            f"in alerts.sent; they will be retried: {'; '.join(result['errors'])}"
+            f"in alerts.sent; they will be retried: {'; '.join(result['errors'][:5])}"
         )
     return result
 

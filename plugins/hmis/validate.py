@@ -1,15 +1,24 @@
-"""Validate a whole batch of parsed submissions with one Great Expectations run.
+"""Validate a whole batch of parsed submissions with Great Expectations, once per batch.
 
-The suite lives in ``expectations/hmis_submission.json``. GX has a fixed cost of tens of
-milliseconds per validation, so files are never validated one by one: all rows of a batch
-go through one validation, and each failing row is traced back to its file through the
-``file_id`` and ``row_no`` index columns.
+Two suites run on each batch, each as one GX validation:
+
+- ``hmis_submission`` (``expectations/hmis_submission.json``) on the long table, one row per
+  submitted value: structure (blocking) and outliers against each facility's own history
+  (warnings);
+- ``hmis_file_checks``, built from ``expectations/validation_rules.yaml``, on one row per
+  file: DHIS2-style validation rules, WHO DQR consistency and completeness.
+
+GX has a fixed cost of tens of milliseconds per validation, so files are never validated
+one by one; each failing row is traced back to its file (and item) through index columns.
+The findings are the source of truth and go to ``dq.result``; GX Data Docs, when a folder is
+given, are a view of the same runs.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,18 +26,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from hmis.periods import period_end, period_start
+from hmis.outliers import score_rows
+from hmis.periods import financial_year, period_end, period_start, shift_period
+from hmis.rules import RuleSet, evaluate
 
 log = logging.getLogger(__name__)
 
 SUITE_FILE = "hmis_submission.json"
-INDEX_COLUMNS = ["file_id", "row_no"]
+RULES_SUITE = "hmis_file_checks"
+LONG_INDEX = ["file_id", "row_no", "item_code", "value_raw"]
+FILE_INDEX = ["file_id"]
 EXAMPLES_SHOWN = 3
+HISTORY_MONTHS = 12
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One expectation that failed for one file."""
+    """One expectation that failed for one file (and item, where it is about an item)."""
 
     file_id: int
     expectation_id: str
@@ -38,28 +52,30 @@ class Finding:
     observed: str
     expected: str
     message: str
+    item_code: str | None = None
+    message_hi: str | None = None
+    suite: str | None = None
 
 
 @dataclass
 class BatchOutcome:
     findings: list[Finding] = field(default_factory=list)
     flagged_rows: set[tuple[int, int]] = field(default_factory=set)
-    evaluated_expectations: int = 0
-    statistics: dict = field(default_factory=dict)
+    completeness: list[tuple] = field(default_factory=list)
+    validations: list[dict] = field(default_factory=list)
+
+    def _by_file(self, severity: str) -> dict[int, list[Finding]]:
+        grouped: dict[int, list[Finding]] = defaultdict(list)
+        for finding in self.findings:
+            if finding.severity == severity:
+                grouped[finding.file_id].append(finding)
+        return grouped
 
     def blocking_by_file(self) -> dict[int, list[Finding]]:
-        grouped: dict[int, list[Finding]] = defaultdict(list)
-        for finding in self.findings:
-            if finding.severity == "blocking":
-                grouped[finding.file_id].append(finding)
-        return grouped
+        return self._by_file("blocking")
 
     def warnings_by_file(self) -> dict[int, list[Finding]]:
-        grouped: dict[int, list[Finding]] = defaultdict(list)
-        for finding in self.findings:
-            if finding.severity == "warning":
-                grouped[finding.file_id].append(finding)
-        return grouped
+        return self._by_file("warning")
 
 
 def load_suite_definition(expectations_dir: Path) -> dict:
@@ -92,12 +108,20 @@ def expected_reporter(facility: dict, period: str) -> bool:
     return True
 
 
+def numeric_values(raw: pd.Series) -> pd.Series:
+    """Submitted text as numbers where it is a plain count, NaN elsewhere."""
+    text = raw.astype(str)
+    return pd.to_numeric(text.where(text.str.fullmatch(r"[0-9]{1,9}")), errors="coerce")
+
+
 def prepare_frame(
-    rows: pd.DataFrame, files: pd.DataFrame, registry: pd.DataFrame, typical_max: dict[str, int]
+    rows: pd.DataFrame, files: pd.DataFrame, registry: pd.DataFrame, typical_max: dict[str, int],
+    history: pd.DataFrame | None = None, outlier_exempt: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """Add the columns the suite compares against: the key's facility and period, whether
-    the facility is an expected reporter, and whether the value is within the item's usual
-    range. Columns hold Python objects so GX sees the submitted text unchanged."""
+    """Add the columns the long suite compares against: the key's facility and period,
+    whether the facility is an expected reporter, whether the value is within the item's
+    usual range, and its outlier class against the facility's history. Submitted columns
+    hold Python objects so GX sees the text as it was sent."""
     frame = rows.merge(files[["file_id", "key_facility_id", "key_period"]], on="file_id", how="left")
     facilities = {rec["facility_id"]: rec for rec in registry.to_dict("records")}
     expected_cache: dict[tuple[str, str], bool | None] = {}
@@ -117,11 +141,20 @@ def prepare_frame(
         [reporter(f, p) for f, p in zip(frame["key_facility_id"], frame["key_period"])],
         index=frame.index, dtype=object,
     )
-    numeric = pd.to_numeric(frame["value_raw"].where(frame["value_raw"].str.fullmatch(r"[0-9]{1,9}")), errors="coerce")
+    numeric = numeric_values(frame["value_raw"])
     limits = frame["item_code"].map(typical_max)
     within = (numeric <= limits).astype(object)
     within[numeric.isna() | limits.isna()] = None
     frame["within_typical_max"] = within
+    frame["value"] = numeric
+    # Baselines are keyed by facility and period, so one batch may mix periods.
+    keys = frame["key_facility_id"].astype(str) + "\x1f" + frame["key_period"].astype(str)
+    # Disease counts are exempt: an epidemic rise is a signal (hmis.signals), not a data error.
+    judged = numeric.where(~frame["item_code"].isin(outlier_exempt))
+    scores = score_rows(pd.DataFrame({"facility_id": keys, "item_code": frame["item_code"], "value": judged}),
+                        _history_window(frame, history))
+    frame["z_class"] = scores["z_class"]
+    frame["modified_z_class"] = scores["modified_z_class"]
     for column in ("file_id", "row_no"):
         frame[column] = frame[column].astype("int64")
     for column in ("facility_id", "period", "item_code", "value_raw", "key_facility_id", "key_period"):
@@ -129,98 +162,164 @@ def prepare_frame(
     return frame
 
 
-class SuiteRunner:
-    """Holds an ephemeral GX context and the suite; build once per task, reuse per batch."""
+def _history_window(frame: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
+    """The outlier baselines: for each facility-period of the batch, the same facility's
+    accepted values of the previous ``HISTORY_MONTHS`` months, keyed by facility and period."""
+    columns = ["facility_id", "item_code", "value"]
+    if history is None or history.empty:
+        return pd.DataFrame(columns=columns)
+    pairs = frame[["key_facility_id", "key_period"]].drop_duplicates().dropna()
+    parts = []
+    for period, group in pairs.groupby("key_period"):
+        try:
+            low = shift_period(period, -HISTORY_MONTHS)
+        except ValueError:
+            continue  # an unreadable period is rejected by its own rule
+        part = history[history["facility_id"].isin(set(group["key_facility_id"]))
+                       & (history["period"] < period) & (history["period"] >= low)]
+        parts.append(part.assign(facility_id=part["facility_id"] + "\x1f" + period))
+    return pd.concat(parts)[columns] if parts else pd.DataFrame(columns=columns)
 
-    def __init__(self, expectations_dir: Path):
+
+class SuiteRunner:
+    """An ephemeral GX context with both suites; build once per task, reuse per batch.
+
+    When ``data_docs_dir`` is given, each validation runs through a checkpoint, which keeps
+    its result, and :meth:`finish` builds GX Data Docs (a static site) there once.
+    """
+
+    def __init__(self, expectations_dir: Path, ruleset: RuleSet | None = None, data_docs_dir: Path | None = None):
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
-        from great_expectations.expectations.expectation_configuration import (
-            ExpectationConfiguration,
-        )
+        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
+        self._gx = gx
         definition = load_suite_definition(expectations_dir)
         self.context = gx.get_context(mode="ephemeral")
         # Per-metric progress bars would flood the Airflow task log.
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.suite = gx.ExpectationSuite(name=definition["name"], meta=definition.get("meta", {}))
+        self.data_docs_dir = data_docs_dir
+        if data_docs_dir is not None:
+            data_docs_dir.mkdir(parents=True, exist_ok=True)
+            self.context.add_data_docs_site(site_name="hmis", site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                  "base_directory": str(data_docs_dir)},
+            })
+        source = self.context.data_sources.add_pandas("submissions")
+        long_suite = gx.ExpectationSuite(name=definition["name"], meta=definition.get("meta", {}))
         for spec in definition["expectations"]:
             config = ExpectationConfiguration(type=spec["type"], kwargs=spec["kwargs"], meta=spec["meta"])
-            self.suite.add_expectation(config.to_domain_obj())
-        source = self.context.data_sources.add_pandas("submissions")
-        asset = source.add_dataframe_asset("long_table")
-        self.batch_definition = asset.add_batch_definition_whole_dataframe("batch")
+            long_suite.add_expectation(config.to_domain_obj())
+        self.ruleset = ruleset
+        self._targets = {"long": self._target(source, "long_table", long_suite, LONG_INDEX)}
+        if ruleset is not None:
+            self._targets["files"] = self._target(source, "file_checks", _rules_suite(gx, ruleset), FILE_INDEX)
 
-    def run(self, frame: pd.DataFrame, parameters: dict):
-        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        return batch.validate(
-            self.suite,
-            expectation_parameters=parameters,
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": INDEX_COLUMNS,
-                "return_unexpected_index_query": False,
-            },
-        )
+    def _target(self, source, asset_name: str, suite, index: list[str]):
+        gx = self._gx
+        batch_definition = source.add_dataframe_asset(asset_name).add_batch_definition_whole_dataframe("batch")
+        suite = self.context.suites.add(suite)
+        result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": index,
+                         "return_unexpected_index_query": False}
+        if self.data_docs_dir is None:
+            return batch_definition, suite, result_format, None
+        validation = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{asset_name}_validation", data=batch_definition, suite=suite))
+        # No per-run docs action: the site is built once, after the last batch (finish()).
+        checkpoint = self.context.checkpoints.add(gx.Checkpoint(
+            name=f"{asset_name}_checkpoint", validation_definitions=[validation], actions=[],
+            result_format=result_format))
+        return batch_definition, suite, result_format, checkpoint
+
+    def finish(self) -> None:
+        """Build the Data Docs site from every validation this runner ran."""
+        if self.data_docs_dir is not None:
+            self.context.build_data_docs()
+
+    def run(self, frame: pd.DataFrame, parameters: dict, target: str = "long"):
+        batch_definition, suite, result_format, checkpoint = self._targets[target]
+        if checkpoint is None:
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            return batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
+        outcome = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+        return next(iter(outcome.run_results.values()))
 
 
-def _example(entry: dict, column: str | None) -> str:
-    if column and column in entry:
-        return str(entry[column])
-    shown = {k: v for k, v in entry.items() if k not in INDEX_COLUMNS}
-    return "/".join(str(v) for v in shown.values()) or "?"
+def _rules_suite(gx, ruleset: RuleSet):
+    suite = gx.ExpectationSuite(name=RULES_SUITE, meta={"rules_version": ruleset.version})
+    import great_expectations.expectations as gxe
+
+    for rule in ruleset.rules:
+        suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
+            column=rule.column, value_set=[True],
+            meta={"id": rule.id, "severity": rule.severity, "importance": rule.importance,
+                  "description": rule.description, "kind": "rule"}))
+    for check in ruleset.consistency:
+        suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
+            column=check.column, value_set=[True],
+            meta={"id": check.id, "severity": "warning", "description": check.description, "kind": "consistency"}))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
+        column="check:completeness.items_present", value_set=[True],
+        meta={"id": "completeness.items_present", "severity": "warning", "kind": "completeness",
+              "description": f"at least {ruleset.min_present_share:.0%} of the expected items are reported"}))
+    return suite
 
 
-def findings_from_result(result, frame: pd.DataFrame) -> BatchOutcome:
-    """Turn a GX validation result into per-file findings."""
-    outcome = BatchOutcome(evaluated_expectations=len(result.results), statistics=dict(result.statistics))
+def _failed(result):
     for expectation_result in result.results:
         if expectation_result.success:
             continue
-        config = expectation_result.expectation_config
-        meta = config.meta or {}
-        kwargs = config.kwargs
-        column = kwargs.get("column") or kwargs.get("column_A") or ",".join(kwargs.get("column_list", []))
         details = expectation_result.result or {}
-        index_list = details.get("unexpected_index_list")
-        if index_list is None:
+        if details.get("unexpected_index_list") is None:
             exc = expectation_result.exception_info or {}
+            meta = expectation_result.expectation_config.meta or {}
             raise RuntimeError(
-                f"expectation {meta.get('id')} could not be evaluated: {exc.get('exception_message', details)}"
-            )
-        per_file: dict[int, list[dict]] = defaultdict(list)
+                f"expectation {meta.get('id')} could not be evaluated: {exc.get('exception_message', details)}")
+        yield expectation_result.expectation_config, details["unexpected_index_list"]
+
+
+def _long_findings(result, suite: str) -> tuple[list[Finding], set[tuple[int, int]]]:
+    findings, flagged = [], set()
+    for config, index_list in _failed(result):
+        meta, kwargs = config.meta or {}, config.kwargs
+        column = kwargs.get("column") or kwargs.get("column_A") or ",".join(kwargs.get("column_list", []))
+        example_column = meta.get("example_column") or kwargs.get("column") or kwargs.get("column_A")
+        # Attribution: per file, and per item where the expectation concerns values.
+        per_key: dict[tuple[int, str | None], list[dict]] = defaultdict(list)
+        by_item = meta.get("example_column") == "value_raw" or column in ("value_raw", "item_code")
         for entry in index_list:
-            per_file[int(entry["file_id"])].append(entry)
-        expected = json.dumps({k: v for k, v in kwargs.items() if k != "column"}, default=str)[:500]
-        for file_id, entries in per_file.items():
+            item = str(entry.get("item_code")) if by_item else None
+            per_key[(int(entry["file_id"]), item)].append(entry)
+        expected = json.dumps({k: v for k, v in kwargs.items() if k != "column"}, default=str, ensure_ascii=False)[:500]
+        for (file_id, item), entries in per_key.items():
             examples = []
             for entry in entries:
-                text = _example(entry, kwargs.get("column") or kwargs.get("column_A"))
+                text = str(entry.get(example_column, "?"))
+                if by_item and example_column == "value_raw" and column != "value_raw":
+                    text = f"item {entry.get('item_code')} = {text}"
                 if text not in examples:
                     examples.append(text)
                 if len(examples) == EXAMPLES_SHOWN:
                     break
-            observed = ", ".join(repr(e) for e in examples)
-            message = meta.get("message", meta.get("id", config.type)).format(
-                count=len(entries), examples=observed
-            )
+            observed = ", ".join(repr(e) if not e.startswith("item ") else e for e in examples)
             lines = ", ".join(str(int(e["row_no"])) for e in entries[:EXAMPLES_SHOWN])
-            message = f"{message} (line {lines}{'…' if len(entries) > EXAMPLES_SHOWN else ''})"
-            outcome.findings.append(
-                Finding(
-                    file_id=file_id,
-                    expectation_id=meta.get("id", config.type),
-                    severity=meta.get("severity", "blocking"),
-                    column=column or None,
-                    failed_rows=len(entries),
-                    observed=observed,
-                    expected=expected,
-                    message=message,
-                )
-            )
+            where = f" (line {lines}{'…' if len(entries) > EXAMPLES_SHOWN else ''})"
+            template = meta.get("message", meta.get("id", config.type))
+            template_hi = meta.get("message_hi")
+            findings.append(Finding(
+                file_id=file_id, expectation_id=meta.get("id", config.type),
+                severity=meta.get("severity", "blocking"), column=column or None, failed_rows=len(entries),
+                observed=observed, expected=expected,
+                message=template.format(count=len(entries), examples=observed) + where,
+                item_code=item,
+                message_hi=template_hi.format(count=len(entries), examples=observed) + where if template_hi else None,
+                suite=suite,
+            ))
             if meta.get("severity") == "warning":
-                outcome.flagged_rows.update((file_id, int(e["row_no"])) for e in entries)
-    return outcome
+                flagged.update((file_id, int(e["row_no"])) for e in entries)
+    return findings, flagged
 
 
 def validate_batch(
@@ -229,22 +328,60 @@ def validate_batch(
     files: pd.DataFrame,
     registry: pd.DataFrame,
     items: dict[str, int],
+    history: pd.DataFrame | None = None,
+    catalogue: dict | None = None,
+    expected_items: dict[str, set[str]] | None = None,
+    outlier_exempt: frozenset[str] = frozenset(),
 ) -> BatchOutcome:
-    """Validate all ``rows`` (of many files) in one GX run and attribute failures to files.
+    """Validate all ``rows`` (of many files) and attribute every failure to its file.
 
-    ``items`` maps every known item code to its typical monthly maximum.
+    ``items`` maps every known item code to its typical monthly maximum; ``history`` holds
+    the facilities' accepted values of earlier months (facility_id, period, item_code,
+    value); ``catalogue`` maps item codes to (name, name_hi) for sentences; and
+    ``expected_items`` maps a facility type to the item codes it should report; items in
+    ``outlier_exempt`` are not judged against their history.
     """
+    outcome = BatchOutcome()
     if rows.empty:
-        return BatchOutcome()
-    frame = prepare_frame(rows, files, registry, items)
-    parameters = {
-        "known_facilities": sorted(registry["facility_id"].astype(str)),
-        "known_items": sorted(items),
-    }
-    result = runner.run(frame, parameters)
-    outcome = findings_from_result(result, frame)
-    log.info(
-        "validated %d rows from %d files in one run: %d findings",
-        len(frame), frame["file_id"].nunique(), len(outcome.findings),
-    )
+        return outcome
+    started = time.perf_counter()
+    frame = prepare_frame(rows, files, registry, items, history, outlier_exempt)
+    parameters = {"known_facilities": sorted(registry["facility_id"].astype(str)), "known_items": sorted(items)}
+    result = runner.run(frame, parameters, "long")
+    findings, flagged = _long_findings(result, SUITE_FILE.removesuffix(".json"))
+    outcome.findings += findings
+    outcome.flagged_rows |= flagged
+    outcome.validations.append(_validation_record(result, SUITE_FILE.removesuffix(".json"), frame, started))
+    if runner.ruleset is not None:
+        started = time.perf_counter()
+        from hmis.rule_findings import file_check_findings, file_values
+
+        month, fytd, expected = file_values(frame, files, registry, history, expected_items or {})
+        checks, numbers = evaluate(runner.ruleset, month, fytd, expected)
+        result = runner.run(checks, {}, "files")
+        outcome.findings += file_check_findings(result, runner.ruleset, numbers, checks, catalogue or {})
+        outcome.completeness = [
+            (int(r.file_id), len(expected.get(r.file_id) or ()), int(r.items_present), int(r.items_nonzero))
+            for r in checks.itertuples(index=False)
+        ]
+        outcome.validations.append(_validation_record(result, RULES_SUITE, checks, started))
+    log.info("validated %d rows from %d files: %d findings in %d GX runs",
+             len(frame), frame["file_id"].nunique(), len(outcome.findings), len(outcome.validations))
     return outcome
+
+
+def _validation_record(result, suite: str, frame: pd.DataFrame, started: float) -> dict:
+    stats = result.statistics
+    return {
+        "suite": suite, "files": int(frame["file_id"].nunique()), "rows": len(frame),
+        "expectations": int(stats.get("evaluated_expectations", 0)),
+        "failed": int(stats.get("unsuccessful_expectations", 0)), "success": bool(result.success),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def history_periods(periods: list[str]) -> tuple[str, str]:
+    """The span of earlier months the outlier baselines and year-to-date sums need."""
+    low = min(shift_period(p, -HISTORY_MONTHS) for p in periods)
+    fy_starts = [f"{financial_year(p)[:4]}-04" for p in periods]
+    return min([low, *fy_starts]), max(periods)

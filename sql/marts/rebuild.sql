@@ -1,63 +1,157 @@
--- Rebuild the marts for the periods in %(periods)s. Run inside one transaction by
--- hmis.marts.rebuild, so a reader sees either the old or the new numbers, never a mix.
+-- Rebuild the marts for the district-periods in the temporary table `touched`
+-- (district, period, ledger_state) and the state rows of their periods. Run inside one
+-- transaction by hmis.marts.rebuild: a reader sees the old or the new numbers, never a mix.
 -- Only accepted (loaded) values count; expected reporters come from compliance.facility_status.
+-- facts.monthly_value has one row per facility, period and item, so count(*) in a group
+-- keyed by item counts facilities (no DISTINCT, which would force a sort).
 
-DELETE FROM marts.district_monthly WHERE period = ANY(%(periods)s);
-DELETE FROM marts.state_monthly    WHERE period = ANY(%(periods)s);
-DELETE FROM marts.reporting_rates  WHERE period = ANY(%(periods)s);
+-- The rollups sort the period's values; give them memory instead of spilling to disk.
+SET LOCAL work_mem = '256MB';
+
+CREATE TEMPORARY TABLE scope ON COMMIT DROP AS
+SELECT f.*, t.period, t.ledger_state
+  FROM ref.facility f JOIN touched t USING (district);
+
+CREATE TEMPORARY TABLE status_scope ON COMMIT DROP AS
+SELECT s.facility_id, s.period, s.status, sc.state, sc.district, sc.block, sc.ownership, sc.facility_type,
+       sc.is_ayush, sc.ledger_state
+  FROM compliance.facility_status s JOIN scope sc USING (facility_id, period);
+
+CREATE TEMPORARY TABLE value_scope ON COMMIT DROP AS
+SELECT v.facility_id, v.period, v.item_code, v.value, v.flagged, sc.state, sc.district, sc.block,
+       sc.ownership, sc.facility_type, sc.is_ayush, sc.ledger_state
+  FROM facts.monthly_value v JOIN scope sc USING (facility_id, period);
+
+ANALYZE status_scope;
+ANALYZE value_scope;
+
+DELETE FROM marts.block_monthly m USING touched t WHERE m.district = t.district AND m.period = t.period;
+DELETE FROM marts.district_monthly m USING touched t WHERE m.district = t.district AND m.period = t.period;
+DELETE FROM marts.monthly_by_group m USING touched t WHERE m.district = t.district AND m.period = t.period;
+DELETE FROM marts.reporting_rates m USING touched t WHERE m.district = t.district AND m.period = t.period;
+DELETE FROM marts.reporting_rates_by_group m USING touched t WHERE m.district = t.district AND m.period = t.period;
 
 WITH expected AS (
-    SELECT f.state, f.district, s.period, count(*) AS facilities_expected
-      FROM compliance.facility_status s JOIN ref.facility f USING (facility_id)
-     WHERE s.period = ANY(%(periods)s)
-     GROUP BY f.state, f.district, s.period
+    SELECT district, block, period, count(*) AS n FROM status_scope GROUP BY 1, 2, 3
 )
-INSERT INTO marts.district_monthly
-       (state, district, period, item_code, value, facilities_reporting, facilities_expected, built_at)
-SELECT f.state, f.district, v.period, v.item_code, sum(v.value),
-       count(DISTINCT v.facility_id), coalesce(max(e.facilities_expected), 0), %(built_at)s
-  FROM facts.monthly_value v
-  JOIN ref.facility f USING (facility_id)
-  LEFT JOIN expected e ON e.state = f.state AND e.district = f.district AND e.period = v.period
- WHERE v.period = ANY(%(periods)s)
- GROUP BY f.state, f.district, v.period, v.item_code;
+INSERT INTO marts.block_monthly (state, district, block, period, item_code, value, flagged_values,
+                                 facilities_reporting, facilities_expected, ledger_state, built_at)
+SELECT v.state, v.district, v.block, v.period, v.item_code, sum(v.value), count(*) FILTER (WHERE v.flagged),
+       count(*), coalesce(max(e.n), 0), max(v.ledger_state), %(built_at)s
+  FROM value_scope v LEFT JOIN expected e USING (district, block, period)
+ GROUP BY v.state, v.district, v.block, v.period, v.item_code;
 
 WITH expected AS (
-    SELECT f.state, s.period, count(*) AS facilities_expected
-      FROM compliance.facility_status s JOIN ref.facility f USING (facility_id)
-     WHERE s.period = ANY(%(periods)s)
-     GROUP BY f.state, s.period
+    SELECT district, period, count(*) AS n FROM status_scope GROUP BY 1, 2
 )
-INSERT INTO marts.state_monthly
-       (state, period, item_code, value, facilities_reporting, facilities_expected, built_at)
-SELECT f.state, v.period, v.item_code, sum(v.value),
-       count(DISTINCT v.facility_id), coalesce(max(e.facilities_expected), 0), %(built_at)s
-  FROM facts.monthly_value v
-  JOIN ref.facility f USING (facility_id)
-  LEFT JOIN expected e ON e.state = f.state AND e.period = v.period
- WHERE v.period = ANY(%(periods)s)
- GROUP BY f.state, v.period, v.item_code;
+INSERT INTO marts.district_monthly (state, district, period, item_code, value, flagged_values,
+                                    facilities_reporting, facilities_expected, ledger_state, built_at)
+SELECT v.state, v.district, v.period, v.item_code, sum(v.value), count(*) FILTER (WHERE v.flagged),
+       count(*), coalesce(max(e.n), 0), max(v.ledger_state), %(built_at)s
+  FROM value_scope v LEFT JOIN expected e USING (district, period)
+ GROUP BY v.state, v.district, v.period, v.item_code;
+
+-- Splits: block and district level here; the state level follows below from all districts.
+-- Values and expected reporters are aggregated separately, then matched per grouping.
+WITH vals AS (
+    SELECT GROUPING(block) AS g, state, district, block, period, item_code, ownership, facility_type, is_ayush,
+           sum(value) AS value, count(*) FILTER (WHERE flagged) AS flagged, count(*) AS reporting,
+           max(ledger_state) AS ledger_state
+      FROM value_scope
+     GROUP BY GROUPING SETS ((state, district, block, period, item_code, ownership, facility_type, is_ayush),
+                             (state, district, period, item_code, ownership, facility_type, is_ayush))
+), expected AS (
+    SELECT GROUPING(block) AS g, district, block, period, ownership, facility_type, is_ayush, count(*) AS n
+      FROM status_scope
+     GROUP BY GROUPING SETS ((district, block, period, ownership, facility_type, is_ayush),
+                             (district, period, ownership, facility_type, is_ayush))
+)
+INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, ownership, facility_type,
+                                    is_ayush, value, flagged_values, facilities_reporting, facilities_expected,
+                                    ledger_state, built_at)
+SELECT CASE WHEN v.g = 0 THEN 'block' ELSE 'district' END, v.state, v.district, coalesce(v.block, v.district),
+       v.period, v.item_code, v.ownership, v.facility_type, v.is_ayush, v.value, v.flagged, v.reporting,
+       coalesce(e.n, 0), v.ledger_state, %(built_at)s
+  FROM vals v
+  LEFT JOIN expected e ON e.g = v.g AND e.district = v.district AND e.block IS NOT DISTINCT FROM v.block
+                      AND e.period = v.period AND e.ownership = v.ownership
+                      AND e.facility_type = v.facility_type AND e.is_ayush = v.is_ayush;
 
 -- Reporting rates (DHIS2): reported = on time + late, over expected reporters.
-INSERT INTO marts.reporting_rates
-       (level, area, period, expected, reported, on_time, reporting_rate, on_time_rate, built_at)
-SELECT level, area, period, expected, reported, on_time,
-       round(reported::numeric / nullif(expected, 0), 4),
-       round(on_time::numeric / nullif(expected, 0), 4),
-       %(built_at)s
-  FROM (
-    SELECT CASE WHEN GROUPING(f.block) = 0 THEN 'block'
-                WHEN GROUPING(f.district) = 0 THEN 'district'
-                ELSE 'state' END AS level,
-           CASE WHEN GROUPING(f.block) = 0 THEN f.block
-                WHEN GROUPING(f.district) = 0 THEN f.district
-                ELSE f.state END AS area,
-           s.period,
-           count(*) AS expected,
-           count(*) FILTER (WHERE s.status IN ('on_time', 'late')) AS reported,
-           count(*) FILTER (WHERE s.status = 'on_time') AS on_time
-      FROM compliance.facility_status s JOIN ref.facility f USING (facility_id)
-     WHERE s.period = ANY(%(periods)s)
-     GROUP BY s.period, ROLLUP (f.state, f.district, f.block)
-    HAVING GROUPING(f.state) = 0
-  ) AS rolled;
+INSERT INTO marts.reporting_rates (level, district, area, period, expected, reported, on_time,
+                                   reporting_rate, on_time_rate, ledger_state, built_at)
+SELECT CASE WHEN GROUPING(block) = 0 THEN 'block' ELSE 'district' END, district,
+       coalesce(block, district), period, count(*),
+       count(*) FILTER (WHERE status IN ('on_time', 'late')), count(*) FILTER (WHERE status = 'on_time'),
+       round(count(*) FILTER (WHERE status IN ('on_time', 'late'))::numeric / count(*), 4),
+       round(count(*) FILTER (WHERE status = 'on_time')::numeric / count(*), 4),
+       max(ledger_state), %(built_at)s
+  FROM status_scope
+ GROUP BY GROUPING SETS ((district, block, period), (district, period));
+
+INSERT INTO marts.reporting_rates_by_group (level, state, district, area, period, ownership, ayush, expected,
+                                            reported, on_time, reporting_rate, on_time_rate, ledger_state, built_at)
+SELECT CASE WHEN GROUPING(block) = 0 THEN 'block' ELSE 'district' END, state, district,
+       coalesce(block, district), period,
+       CASE WHEN GROUPING(ownership) = 0 THEN ownership ELSE 'all' END,
+       CASE WHEN GROUPING(is_ayush) = 1 THEN 'all' WHEN is_ayush THEN 'yes' ELSE 'no' END,
+       count(*), count(*) FILTER (WHERE status IN ('on_time', 'late')), count(*) FILTER (WHERE status = 'on_time'),
+       round(count(*) FILTER (WHERE status IN ('on_time', 'late'))::numeric / count(*), 4),
+       round(count(*) FILTER (WHERE status = 'on_time')::numeric / count(*), 4),
+       max(ledger_state), %(built_at)s
+  FROM status_scope
+ GROUP BY GROUPING SETS ((state, district, block, period, ownership), (state, district, block, period, is_ayush),
+                         (state, district, period, ownership), (state, district, period, is_ayush));
+
+-- State level: recomputed for every touched period from all of the state's districts.
+CREATE TEMPORARY TABLE state_periods ON COMMIT DROP AS
+SELECT DISTINCT f.state, t.period FROM touched t JOIN ref.facility f USING (district);
+
+DELETE FROM marts.state_monthly m USING state_periods p WHERE m.state = p.state AND m.period = p.period;
+INSERT INTO marts.state_monthly (state, period, item_code, value, flagged_values, facilities_reporting,
+                                 facilities_expected, ledger_state, built_at)
+SELECT d.state, d.period, d.item_code, sum(d.value), sum(d.flagged_values), sum(d.facilities_reporting),
+       sum(d.facilities_expected), md5(string_agg(d.ledger_state, ',' ORDER BY d.district)), %(built_at)s
+  FROM marts.district_monthly d JOIN state_periods p USING (state, period)
+ GROUP BY d.state, d.period, d.item_code;
+
+DELETE FROM marts.monthly_by_group m USING state_periods p
+ WHERE m.level = 'state' AND m.state = p.state AND m.period = p.period;
+INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, ownership, facility_type,
+                                    is_ayush, value, flagged_values, facilities_reporting, facilities_expected,
+                                    ledger_state, built_at)
+SELECT 'state', g.state, NULL, g.state, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush,
+       sum(g.value), sum(g.flagged_values), sum(g.facilities_reporting), sum(g.facilities_expected),
+       md5(string_agg(g.ledger_state, ',' ORDER BY g.district)), %(built_at)s
+  FROM marts.monthly_by_group g JOIN state_periods p USING (state, period)
+ WHERE g.level = 'district'
+ GROUP BY g.state, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush;
+
+DELETE FROM marts.reporting_rates m USING state_periods p WHERE m.level = 'state' AND m.area = p.state AND m.period = p.period;
+INSERT INTO marts.reporting_rates (level, district, area, period, expected, reported, on_time,
+                                   reporting_rate, on_time_rate, ledger_state, built_at)
+SELECT 'state', NULL, p.state, r.period, sum(r.expected), sum(r.reported), sum(r.on_time),
+       round(sum(r.reported)::numeric / nullif(sum(r.expected), 0), 4),
+       round(sum(r.on_time)::numeric / nullif(sum(r.expected), 0), 4),
+       md5(string_agg(r.ledger_state, ',' ORDER BY r.area)), %(built_at)s
+  FROM marts.reporting_rates r
+  JOIN (SELECT DISTINCT district, state FROM ref.facility) f ON f.district = r.area
+  JOIN state_periods p ON p.state = f.state AND p.period = r.period
+ WHERE r.level = 'district'
+ GROUP BY p.state, r.period;
+
+DELETE FROM marts.reporting_rates_by_group m USING state_periods p
+ WHERE m.level = 'state' AND m.state = p.state AND m.period = p.period;
+INSERT INTO marts.reporting_rates_by_group (level, state, district, area, period, ownership, ayush, expected,
+                                            reported, on_time, reporting_rate, on_time_rate, ledger_state, built_at)
+SELECT 'state', g.state, NULL, g.state, g.period, g.ownership, g.ayush, sum(g.expected), sum(g.reported),
+       sum(g.on_time), round(sum(g.reported)::numeric / nullif(sum(g.expected), 0), 4),
+       round(sum(g.on_time)::numeric / nullif(sum(g.expected), 0), 4),
+       md5(string_agg(g.ledger_state, ',' ORDER BY g.district)), %(built_at)s
+  FROM marts.reporting_rates_by_group g JOIN state_periods p USING (state, period)
+ WHERE g.level = 'district'
+ GROUP BY g.state, g.period, g.ownership, g.ayush;
+
+INSERT INTO marts.build_state (district, period, ledger_state, built_at)
+SELECT district, period, ledger_state, %(built_at)s FROM touched
+ON CONFLICT (district, period) DO UPDATE SET ledger_state = EXCLUDED.ledger_state, built_at = EXCLUDED.built_at;

@@ -38,7 +38,7 @@ def test_every_dag_has_docs_owner_allowed_tags_and_retries(dag_bag):
 def test_task_count_does_not_depend_on_facilities(dag_bag):
     """Facilities are batched inside tasks; the graph is fixed."""
     dag = dag_bag.dags["hmis_monthly"]
-    assert len(dag.tasks) == 9
+    assert len(dag.tasks) == 10
     assert not any(getattr(task, "is_mapped", False) for task in dag.tasks)
 
 
@@ -48,6 +48,8 @@ def test_pipeline_order(dag_bag):
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     assert {"marts", "notify_officers"} <= dag.get_task("compliance").downstream_task_ids
+    assert "export" in dag.get_task("marts").downstream_task_ids
+    assert dag.get_task("summary").trigger_rule == "none_failed"
 
 
 def test_dag_file_does_not_import_heavy_libraries():

@@ -63,6 +63,45 @@ Values
     registrations <= ANC registrations, C-sections <= institutional deliveries, live
     plus still births >= institutional deliveries (twins add), Penta-3 <= Penta-1,
     MR-2 <= MR-1, disease-wise counts <= outpatient attendance, and so on.
+
+History (``history_months``)
+    Disease-rise signals compare a month with the months before it, so ``history_months``
+    more periods before the open ones can be written too: every registered facility sends
+    one clean, valid file on time for each of them (status ``on_time``). They are listed
+    in :attr:`DemoTruth.history_periods` and, oldest first, at the start of
+    :attr:`DemoTruth.periods`. The default 0 writes only the ``months`` open periods.
+
+Planted dengue rise
+    Every year in August, September and October (:data:`DENGUE_RISE`), the facilities of
+    block :data:`DENGUE_RISE_BLOCK` (Barwala) that report dengue (item 14.1.7: the SDH and
+    private hospitals) see about 3, 5 and 6 times their seasonal dengue count, drawn out of
+    their fever cases so every consistency rule still holds. The usual monsoon rise is the
+    same in every block; this one is Barwala's alone, and the disease-signal pipeline must
+    find it there and nowhere else (:attr:`DemoTruth.signal_block`,
+    :attr:`DemoTruth.signal_periods`).
+
+Ultrasound line lists
+    Facilities that offer ultrasound — the DH, both SDHs, every CHC and about half of the
+    registered private hospitals and nursing homes — send, for each open period, a line
+    list of scans on pregnant women under ``ultrasound/<YYYY-MM>/<facility_id>.csv`` with
+    columns :data:`ULTRASOUND_COLUMNS`, on time (before the 5th of the following month).
+    Each scan should carry the woman's 12-digit RCH ID. In most facilities about 2.5 % of
+    rows (never more than 5 %) have one mistake, cycling through
+    :data:`ULTRASOUND_MISTAKES`: no RCH ID, 11 digits, all zeros, one repeated digit, a
+    known test value, the same RCH ID twice on the same day, a scan date outside the
+    month. :data:`ULTRASOUND_POOR_FACILITIES` facilities (private) get a mistake in about
+    40 % of rows, clearly below :data:`ULTRASOUND_THRESHOLD`. What the pipeline should
+    conclude per facility and period is in :attr:`DemoTruth.ultrasound`; the raw RCH IDs
+    are only in the landing files, never in the truth.
+
+Quality warnings (``quality_warnings=True``)
+    A few valid files per open period carry problems that must load with a warning, never
+    a rejection, recorded in :attr:`DemoTruth.warnings` as ``(facility_id, period, kind)``:
+    ``first_trimester_gt_total`` (1.1.1 above 1.1) in 2 facilities, ``penta3_gt_penta1``
+    (9.1.5 above 9.1.3) in 1, and ``extreme_value`` (one item at 10 times its usual level,
+    still at most 10 times its typical maximum) in 1. :attr:`DemoTruth.values` holds the
+    values as written. Off by default: such files break the consistency every other clean
+    file keeps.
 """
 
 from __future__ import annotations
@@ -88,6 +127,7 @@ from hmis.periods import (
     open_periods,
     parse_period,
     period_end,
+    period_start,
     shift_period,
 )
 from hmis.reference.catalogue import items_for_type, load_items
@@ -159,6 +199,37 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TYPE_ORDER = ("DH", "SDH", "CHC", "PHC", "SC", "AYUSH", "PVT_HOSPITAL", "NURSING_HOME", "CLINIC")
 _PRIVATE_TYPES = ("PVT_HOSPITAL", "NURSING_HOME", "CLINIC")
 
+DENGUE_ITEM = "14.1.7"
+DENGUE_RISE_BLOCK = "Barwala"
+# Calendar month -> multiple of the usual seasonal dengue count in the planted block.
+DENGUE_RISE = {8: 3.0, 9: 5.0, 10: 6.0}
+
+ULTRASOUND_COLUMNS = ("scan_date", "rch_id", "weeks_of_pregnancy", "referral", "pcpndt_reg_no")
+ULTRASOUND_TYPES = ("DH", "SDH", "CHC")
+ULTRASOUND_PRIVATE_TYPES = ("PVT_HOSPITAL", "NURSING_HOME")
+ULTRASOUND_MISTAKES = (
+    "missing",
+    "eleven_digits",
+    "all_zeros",
+    "repeated_digit",
+    "test_value",
+    "duplicate_in_day",
+    "date_outside_period",
+)
+ULTRASOUND_MISTAKE_RATE = 0.025
+ULTRASOUND_MAX_NORMAL_SHARE = 0.05
+ULTRASOUND_POOR_FACILITIES = 2
+ULTRASOUND_POOR_RATE = 0.4
+# Share of scans with a valid RCH ID below which a facility is out of compliance.
+ULTRASOUND_THRESHOLD = 0.9
+ULTRASOUND_TEST_VALUES = ("123456789012", "987654321098")
+_ULTRASOUND_VOLUME = {"DH": 140, "SDH": 70, "CHC": 28, "PVT_HOSPITAL": 45, "NURSING_HOME": 22}
+_REFERRALS = ("self", "ASHA", "ANM", "PHC medical officer", "private practitioner", "CHC gynaecologist")
+
+WARNING_KINDS = ("first_trimester_gt_total", "penta3_gt_penta1", "extreme_value")
+_WARNINGS_PER_PERIOD = (("first_trimester_gt_total", 2), ("penta3_gt_penta1", 1), ("extreme_value", 1))
+_EXTREME_ITEMS = ("8.13", "8.12", "14.2.1")
+
 
 # --------------------------------------------------------------------------------------
 # Truth
@@ -185,6 +256,30 @@ class DemoFile:
 
 
 @dataclass(frozen=True)
+class UltrasoundList:
+    """One facility's ultrasound line list for one period, and what checking it must find.
+
+    ``scans`` is the number of rows, ``valid`` the rows without any problem, and
+    ``problems`` the number of rows per mistake kind (see :data:`ULTRASOUND_MISTAKES`).
+    """
+
+    key: str
+    facility_id: str
+    period: str
+    submitted_at: datetime
+    scans: int
+    valid: int
+    problems: dict[str, int]
+
+    @property
+    def share_valid(self) -> float:
+        return self.valid / self.scans if self.scans else 0.0
+
+    def below(self, threshold: float = ULTRASOUND_THRESHOLD) -> bool:
+        return self.share_valid < threshold
+
+
+@dataclass(frozen=True)
 class DemoTruth:
     """What the pipeline should conclude from the files :func:`generate` wrote.
 
@@ -196,6 +291,11 @@ class DemoTruth:
     and ``values`` the contents of the latest valid file, for facility-periods that
     have one. ``scenario`` is the behaviour planned for each facility-period (see
     :data:`SCENARIOS`), including submissions that had not happened by ``as_of``.
+
+    ``history_periods`` are the clean periods written before the open ones (also in
+    ``periods``). ``signal_block``, ``signal_item`` and ``signal_periods`` name the planted
+    disease rise among ``periods``; ``ultrasound`` the line list of each facility-period;
+    ``warnings`` the planted warning-level problems as ``(facility_id, period, kind)``.
     """
 
     as_of: datetime
@@ -207,6 +307,17 @@ class DemoTruth:
     registered_ids: list[str]
     unregistered_ids: list[str]
     scenario: dict[tuple[str, str], str] = field(default_factory=dict)
+    history_periods: list[str] = field(default_factory=list)
+    signal_block: str | None = None
+    signal_item: str = DENGUE_ITEM
+    signal_periods: list[str] = field(default_factory=list)
+    ultrasound: dict[tuple[str, str], UltrasoundList] = field(default_factory=dict)
+    ultrasound_threshold: float = ULTRASOUND_THRESHOLD
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def ultrasound_below_threshold(self) -> list[tuple[str, str]]:
+        """(facility_id, period) of line lists whose valid share is below the threshold."""
+        return sorted(key for key, listing in self.ultrasound.items() if listing.below(self.ultrasound_threshold))
 
     def status_counts(self, period: str) -> dict[str, int]:
         """Number of registered facilities in each status for ``period`` (all statuses listed)."""
@@ -230,6 +341,23 @@ class DemoTruth:
             "status_counts": {period: self.status_counts(period) for period in self.periods},
             "status": by_period(self.status, str),
             "scenario": by_period(self.scenario, str),
+            "history_periods": list(self.history_periods),
+            "signal": {"block": self.signal_block, "item_code": self.signal_item, "periods": list(self.signal_periods)},
+            "ultrasound_threshold": self.ultrasound_threshold,
+            "ultrasound": [
+                {
+                    "key": listing.key,
+                    "facility_id": listing.facility_id,
+                    "period": listing.period,
+                    "submitted_at": listing.submitted_at.isoformat(),
+                    "scans": listing.scans,
+                    "valid": listing.valid,
+                    "problems": dict(listing.problems),
+                    "below_threshold": listing.below(self.ultrasound_threshold),
+                }
+                for _, listing in sorted(self.ultrasound.items())
+            ],
+            "warnings": [list(warning) for warning in self.warnings],
             "submitted_at": by_period(self.submitted_at, lambda moment: moment.isoformat()),
             "values": by_period(self.values, dict),
             "files": [
@@ -565,35 +693,56 @@ def _email_slug(block: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def generate(landing_root: Path, as_of: datetime, months: int = 3, seed: int = 2026) -> DemoTruth:
-    """Write the registry and the submissions for the ``months`` periods open at ``as_of``.
+def generate(
+    landing_root: Path,
+    as_of: datetime,
+    months: int = 3,
+    seed: int = 2026,
+    history_months: int = 0,
+    quality_warnings: bool = False,
+) -> DemoTruth:
+    """Write the registry, the submissions and the ultrasound line lists as of ``as_of``.
 
-    ``as_of`` must be timezone-aware. The periods are ``open_periods(as_of, months)``.
-    Every file written is dated strictly before ``as_of``, so the landing zone looks as
-    it would at that moment. Existing ``submissions/`` content is removed first. Returns
-    the :class:`DemoTruth` for what was written.
+    ``as_of`` must be timezone-aware. The open periods are ``open_periods(as_of, months)``;
+    ``history_months`` clean periods before them are written too (see the module
+    docstring), and ``quality_warnings`` plants warning-level problems in a few valid files
+    of each open period. Every file written is dated strictly before ``as_of``, so the
+    landing zone looks as it would at that moment. Existing ``submissions/`` and
+    ``ultrasound/`` content is removed first. Returns the :class:`DemoTruth` for what was
+    written.
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     if months < 1:
         raise ValueError("months must be at least 1")
+    if history_months < 0:
+        raise ValueError("history_months must be 0 or more")
     landing_root = Path(landing_root)
     write_registry(landing_root, seed)
     facilities = _build_registry(seed)
     registered = [facility for facility in facilities if facility.registered]
-    periods = open_periods(as_of, months)
+    all_periods = open_periods(as_of, months + history_months)
+    history, periods = all_periods[:history_months], all_periods[history_months:]
 
+    for owned in ("submissions", "ultrasound"):
+        if (landing_root / owned).exists():
+            shutil.rmtree(landing_root / owned)
     submissions = landing_root / "submissions"
-    if submissions.exists():
-        shutil.rmtree(submissions)
 
     written: list[DemoFile] = []
     file_values: dict[str, dict[str, int]] = {}
     scenario: dict[tuple[str, str], str] = {}
-    for period in periods:
+    warnings: list[tuple[str, str, str]] = []
+    for period in all_periods:
         folder = submissions / period
         folder.mkdir(parents=True, exist_ok=True)
-        plans, period_scenario = _plan_period(period, registered, seed)
+        if period in history:
+            plans, period_scenario = _plan_history_period(period, registered, seed)
+        else:
+            plans, period_scenario = _plan_period(period, registered, seed)
+            if quality_warnings:
+                plans, planted = _plant_warnings(plans, period_scenario, registered, period, seed)
+                warnings.extend(planted)
         scenario.update(period_scenario)
         for plan in plans:
             if plan.moment >= as_of:
@@ -606,10 +755,15 @@ def generate(landing_root: Path, as_of: datetime, months: int = 3, seed: int = 2
                 file_values[plan.key] = dict(plan.values)
 
     written.sort(key=lambda demo_file: (demo_file.period, demo_file.facility_id, demo_file.submitted_at))
-    status, submitted_at, values = _derive_status(registered, periods, written, file_values, as_of)
+    status, submitted_at, values = _derive_status(registered, all_periods, written, file_values, as_of)
+    ultrasound = _write_ultrasound(landing_root, registered, periods, seed, as_of)
+    block_reports_dengue = any(
+        facility.block == DENGUE_RISE_BLOCK and DENGUE_ITEM in {item.item_code for item in items_for_type(facility.facility_type)}
+        for facility in registered
+    )
     return DemoTruth(
         as_of=as_of,
-        periods=periods,
+        periods=all_periods,
         status=status,
         submitted_at=submitted_at,
         values=values,
@@ -617,7 +771,84 @@ def generate(landing_root: Path, as_of: datetime, months: int = 3, seed: int = 2
         registered_ids=[facility.facility_id for facility in registered],
         unregistered_ids=[facility.facility_id for facility in facilities if not facility.registered],
         scenario=scenario,
+        history_periods=list(history),
+        signal_block=DENGUE_RISE_BLOCK if block_reports_dengue else None,
+        signal_item=DENGUE_ITEM,
+        signal_periods=[period for period in all_periods if parse_period(period)[1] in DENGUE_RISE],
+        ultrasound=ultrasound,
+        warnings=sorted(warnings),
     )
+
+
+def _plan_history_period(
+    period: str, registered: Sequence[_Facility], seed: int
+) -> tuple[list[_Plan], dict[tuple[str, str], str]]:
+    """One clean file per registered facility, on time: the baseline before the open periods."""
+    rng = random.Random(f"{seed}:history:{period}")
+    plans = []
+    for facility in sorted(registered, key=lambda facility: facility.facility_id):
+        key = f"submissions/{period}/{facility.facility_id}.csv"
+        values = _clean_values(facility, period, seed)
+        plans.append(_valid_plan(key, facility.facility_id, period, _on_time_moment(rng, period), values))
+    return plans, {(facility.facility_id, period): "on_time" for facility in registered}
+
+
+def _plant_warnings(
+    plans: list[_Plan],
+    scenario: dict[tuple[str, str], str],
+    registered: Sequence[_Facility],
+    period: str,
+    seed: int,
+) -> tuple[list[_Plan], list[tuple[str, str, str]]]:
+    """Replace a few plain on-time files with copies carrying one warning-level problem each."""
+    rng = random.Random(f"{seed}:warnings:{period}")
+    limits = {item.item_code: item.typical_max for item in load_items()}
+    by_key = {plan.key: plan for plan in plans}
+    candidates = sorted(
+        facility.facility_id for facility in registered if scenario[(facility.facility_id, period)] == "on_time"
+    )
+    rng.shuffle(candidates)
+    planted: list[tuple[str, str, str]] = []
+    used: set[str] = set()
+    for kind, wanted in _WARNINGS_PER_PERIOD:
+        for facility_id in candidates:
+            if wanted == 0:
+                break
+            key = f"submissions/{period}/{facility_id}.csv"
+            if facility_id in used or key not in by_key:
+                continue
+            changed = _with_warning(kind, by_key[key].values, limits)
+            if changed is None:
+                continue
+            plan = by_key[key]
+            by_key[key] = _valid_plan(key, facility_id, period, plan.moment, changed)
+            used.add(facility_id)
+            planted.append((facility_id, period, kind))
+            wanted -= 1
+    return [by_key[plan.key] for plan in plans], planted
+
+
+def _with_warning(kind: str, values: dict[str, int], limits: dict[str, int]) -> dict[str, int] | None:
+    """``values`` with one problem of ``kind``, or None if this file cannot carry it plausibly."""
+    changed = dict(values)
+    if kind == "first_trimester_gt_total":
+        total = values.get("1.1", 0)
+        if "1.1.1" not in values or not 5 <= total <= 500:
+            return None
+        changed["1.1.1"] = total + max(2, round(total * 0.2))
+    elif kind == "penta3_gt_penta1":
+        penta1 = values.get("9.1.3", 0)
+        if "9.1.5" not in values or not 5 <= penta1 <= 400:
+            return None
+        changed["9.1.5"] = penta1 + max(3, round(penta1 * 0.25))
+    elif kind == "extreme_value":
+        code = next((code for code in _EXTREME_ITEMS if values.get(code, 0) >= 10), None)
+        if code is None or values[code] * 10 > 10 * limits[code]:
+            return None
+        changed[code] = values[code] * 10
+    else:
+        raise ValueError(f"unknown warning kind {kind!r}")
+    return changed
 
 
 @dataclass(frozen=True)
@@ -1036,6 +1267,7 @@ def _clean_values(facility: _Facility, period: str, seed: int) -> dict[str, int]
     typhoid = binomial(fever, 0.05 * season("typhoid"))
     dengue = binomial(fever - typhoid, 0.012 * season("dengue"))
     malaria = binomial(fever - typhoid - dengue, 0.003 * season("malaria"))
+    dengue += _planted_dengue(facility, period, seed, fever - typhoid - dengue - malaria, dengue)
     v["14.1.1"] = diabetes
     v["14.1.2"] = hypertension
     v["14.1.3"] = fever
@@ -1062,6 +1294,23 @@ def _clean_values(facility: _Facility, period: str, seed: int) -> dict[str, int]
     if problems:
         raise RuntimeError(f"generated inconsistent values for {facility.facility_id} {period}: {problems}")
     return values
+
+
+def _planted_dengue(facility: _Facility, period: str, seed: int, other_fevers: int, dengue: int) -> int:
+    """Extra dengue cases of the planted rise (0 outside its block and months).
+
+    They are drawn out of the facility's other fever cases with their own random stream, so
+    every other value stays as it would be without the rise, and capped at the item's
+    typical maximum.
+    """
+    year, month = parse_period(period)
+    if facility.block != DENGUE_RISE_BLOCK or month not in DENGUE_RISE:
+        return 0
+    rng = np.random.default_rng([seed, year * 12 + month, facility.number, 3])
+    usual = 0.012 * _SEASON["dengue"][month - 1]
+    extra = int(rng.binomial(max(other_fevers, 0), min(usual * (DENGUE_RISE[month] - 1), 1.0)))
+    limit = next(item.typical_max for item in load_items() if item.item_code == DENGUE_ITEM)
+    return max(min(extra, limit - dengue), 0)
 
 
 def _total(values: dict[str, int], codes: Sequence[str]) -> int | None:
@@ -1147,6 +1396,110 @@ def _revise(values: dict[str, int], facility: _Facility, period: str, seed: int)
 
 
 # --------------------------------------------------------------------------------------
+# Ultrasound line lists
+# --------------------------------------------------------------------------------------
+
+
+def ultrasound_facilities(registered: Sequence[_Facility], seed: int) -> tuple[list[_Facility], set[str]]:
+    """Facilities that offer ultrasound, and the ids of the few that rarely record RCH IDs."""
+    public = [facility for facility in registered if facility.facility_type in ULTRASOUND_TYPES]
+    private = sorted(
+        (facility for facility in registered if facility.facility_type in ULTRASOUND_PRIVATE_TYPES),
+        key=lambda facility: facility.facility_id,
+    )
+    rng = random.Random(f"{seed}:ultrasound")
+    chosen = sorted(rng.sample(private, len(private) // 2), key=lambda facility: facility.facility_id)
+    poor = {facility.facility_id for facility in rng.sample(chosen, ULTRASOUND_POOR_FACILITIES)}
+    offering = sorted(public + chosen, key=lambda facility: facility.facility_id)
+    return offering, poor
+
+
+def _write_ultrasound(
+    landing_root: Path, registered: Sequence[_Facility], periods: Sequence[str], seed: int, as_of: datetime
+) -> dict[tuple[str, str], UltrasoundList]:
+    """Write every ultrasound line list sent before ``as_of``; return what checking them must find."""
+    offering, poor = ultrasound_facilities(registered, seed)
+    used_ids: set[str] = set()
+    truth: dict[tuple[str, str], UltrasoundList] = {}
+    for period in periods:
+        moments = random.Random(f"{seed}:ultrasound:{period}")
+        for facility in offering:
+            moment = _on_time_moment(moments, period)
+            rows, problems = _scan_rows(facility, period, seed, facility.facility_id in poor, used_ids)
+            if moment >= as_of:
+                continue
+            key = f"ultrasound/{period}/{facility.facility_id}.csv"
+            _write_file(landing_root / key, _csv_bytes(ULTRASOUND_COLUMNS, rows), moment)
+            counts = Counter(problem for problem in problems if problem)
+            truth[(facility.facility_id, period)] = UltrasoundList(
+                key, facility.facility_id, period, moment, len(rows), len(rows) - sum(counts.values()),
+                {kind: counts[kind] for kind in ULTRASOUND_MISTAKES if counts[kind]},
+            )
+    return truth
+
+
+def _scan_rows(
+    facility: _Facility, period: str, seed: int, poor: bool, used_ids: set[str]
+) -> tuple[list[dict[str, str]], list[str | None]]:
+    """The line list's rows (ordered by scan date) and each row's planted mistake (None if clean)."""
+    year, month = parse_period(period)
+    rng = np.random.default_rng([seed, year * 12 + month, facility.number, 5])
+    size, _ = _facility_traits(facility, seed)
+    count = max(3, int(rng.poisson(_ULTRASOUND_VOLUME[facility.facility_type] * size)))
+    first, last = period_start(period), period_end(period)
+    days = (last - first).days + 1
+    registration = f"PNDT/HSR/{2008 + facility.number % 15}/{facility.number:04d}"
+
+    rate = ULTRASOUND_POOR_RATE if poor else ULTRASOUND_MISTAKE_RATE
+    cap = count if poor else int(count * ULTRASOUND_MAX_NORMAL_SHARE)
+    mistaken = [index for index in range(count) if rng.random() < rate][:cap]
+    kinds = {index: ULTRASOUND_MISTAKES[(facility.number + n) % len(ULTRASOUND_MISTAKES)]
+             for n, index in enumerate(mistaken)}
+
+    rows: list[tuple[date, int, dict[str, str], str | None]] = []
+    for index in range(count):
+        scan_date = first + timedelta(days=int(rng.integers(days)))
+        rch_id = _new_rch_id(rng, used_ids)
+        kind = kinds.get(index)
+        if kind == "missing":
+            rch_id = ""
+        elif kind == "eleven_digits":
+            rch_id = rch_id[:11]
+        elif kind == "all_zeros":
+            rch_id = "0" * 12
+        elif kind == "repeated_digit":
+            rch_id = str(int(rng.integers(1, 10))) * 12
+        elif kind == "test_value":
+            rch_id = ULTRASOUND_TEST_VALUES[int(rng.integers(len(ULTRASOUND_TEST_VALUES)))]
+        elif kind == "date_outside_period":
+            scan_date = first - timedelta(days=int(rng.integers(1, 11)))
+        row = {
+            "scan_date": scan_date.isoformat(),
+            "rch_id": rch_id,
+            "weeks_of_pregnancy": str(int(rng.integers(6, 39))),
+            "referral": _REFERRALS[int(rng.integers(len(_REFERRALS)))],
+            "pcpndt_reg_no": registration,
+        }
+        if kind == "duplicate_in_day":
+            # The scan itself is clean; the same woman entered again that day is the mistake.
+            rows.append((scan_date, 2 * index, row, None))
+            rows.append((scan_date, 2 * index + 1, dict(row), kind))
+        else:
+            rows.append((scan_date, 2 * index, row, kind))
+    rows.sort(key=lambda entry: (entry[0], entry[1]))
+    return [entry[2] for entry in rows], [entry[3] for entry in rows]
+
+
+def _new_rch_id(rng: np.random.Generator, used: set[str]) -> str:
+    """A fresh, plausible 12-digit RCH ID: no leading zero, not one repeated digit, not a test value."""
+    while True:
+        digits = str(int(rng.integers(1, 10))) + "".join(str(int(d)) for d in rng.integers(0, 10, 11))
+        if len(set(digits)) > 1 and digits not in ULTRASOUND_TEST_VALUES and digits not in used:
+            used.add(digits)
+            return digits
+
+
+# --------------------------------------------------------------------------------------
 # Files
 # --------------------------------------------------------------------------------------
 
@@ -1191,13 +1544,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--as-of", required=True, help="ISO 8601 moment with a UTC offset")
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--history-months", type=int, default=0, help="clean periods before the open ones")
+    parser.add_argument("--quality-warnings", action="store_true", help="plant warning-level problems")
     parser.add_argument("--truth", type=Path, help="also write the expected outcome as JSON here")
     args = parser.parse_args(argv)
 
     as_of = datetime.fromisoformat(args.as_of)
     if as_of.tzinfo is None:
         parser.error("--as-of needs a UTC offset, e.g. 2026-11-27T06:00+05:30")
-    truth = generate(args.landing_root, as_of, months=args.months, seed=args.seed)
+    truth = generate(args.landing_root, as_of, months=args.months, seed=args.seed,
+                     history_months=args.history_months, quality_warnings=args.quality_warnings)
     if args.truth:
         truth.save(args.truth)
     for period in truth.periods:

@@ -10,38 +10,59 @@ from datetime import datetime
 from pathlib import Path
 
 from hmis.config import Settings
-from hmis.periods import REPORTING_TZ
+from hmis.periods import REPORTING_TZ, period_of, shift_period
+
+HISTORY_MONTHS = 9  # earlier months loaded first, so outliers and disease signals have baselines
+
+
+def history_run_date(as_of: datetime, months: int) -> datetime:
+    """A run date late in the first demo month: its open periods are the history months."""
+    first_demo = shift_period(period_of(as_of), -months)
+    year, month = (int(x) for x in first_demo.split("-"))
+    return datetime(year, month, 27, 6, 0, tzinfo=REPORTING_TZ)
 
 
 def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int) -> int:
     from hmis.demo.generator import generate
+    from hmis.demo.population import write_population
     from hmis.runtime import latest_scheduled_run, run_dag, start_embedded_warehouse
     from hmis.services.smtp_sink import SmtpSink
 
     started = time.monotonic()
     as_of = as_of or latest_scheduled_run(datetime.now(REPORTING_TZ))
-    os.environ["HMIS_OPEN_PERIODS"] = str(months)
     landing = settings.var_dir / "landing"
     mail_dir = settings.var_dir / "mail"
 
-    print(f"1/4 warehouse: starting the embedded PostgreSQL in {settings.var_dir / 'pg'}")
+    print(f"1/5 warehouse: starting the embedded PostgreSQL in {settings.var_dir / 'pg'}")
     server = start_embedded_warehouse(settings)
-    print(f"2/4 demo data: Hisar district, {months} complete months as of {as_of:%d %b %Y %H:%M} IST")
+    print(f"2/5 demo data: Hisar district, {months} complete months as of {as_of:%d %b %Y %H:%M} IST "
+          f"(+{HISTORY_MONTHS} earlier months of history)")
     os.environ.setdefault("HMIS_LANDING_URL", str(landing))
-    truth = generate(landing, as_of, months=months, seed=seed)
+    truth = generate(landing, as_of, months=months, seed=seed, history_months=HISTORY_MONTHS,
+                     quality_warnings=True)
+    write_population(landing)
     truth.save(settings.var_dir / "demo" / "truth.json")
     before = len(list(mail_dir.glob("*.eml"))) if mail_dir.exists() else 0
-    print(f"3/4 pipeline: running DAG hmis_monthly through Airflow for logical date {as_of.isoformat()}")
     run_log = settings.var_dir / "demo" / "airflow-run.log"
+    history_date = history_run_date(as_of, months)
+    print(f"3/5 history: DAG hmis_monthly for {history_date:%d %b %Y} over the {HISTORY_MONTHS} earlier months "
+          "(a backfill)")
     print(f"    (Airflow's own output goes to {run_log})")
+    states = []
     with SmtpSink(mail_dir) as sink, _output_to(run_log):
         os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
-        dag_run = run_dag(settings, as_of)
-    state = str(getattr(dag_run, "state", "unknown"))
+        os.environ["HMIS_OPEN_PERIODS"] = str(HISTORY_MONTHS)
+        states.append(str(run_dag(settings, history_date).state))
+        os.environ["HMIS_OPEN_PERIODS"] = str(months)
+        states.append(str(run_dag(settings, as_of).state))
+        # dag.test() does not fire Asset-scheduled DAGs, so the signals DAG is run explicitly.
+        states.append(str(run_dag(settings, as_of, dag_id="hmis_signals").state))
+    print(f"4/5 pipeline: DAG hmis_monthly for {as_of:%d %b %Y %H:%M} IST, then DAG hmis_signals: "
+          f"{', '.join(s.rsplit('.', 1)[-1] for s in states)}")
     new_mail = sorted(mail_dir.glob("*.eml"))[before:]
-    print(f"4/4 report (run {state}, {time.monotonic() - started:.0f} s)\n")
-    print(_report(settings, truth, new_mail, server))
-    return 0 if state.endswith("success") else 1
+    print(f"5/5 report ({time.monotonic() - started:.0f} s)\n")
+    print(_report(settings, truth, new_mail, server, truth.periods[-months:]))
+    return 0 if all(s.endswith("success") for s in states) else 1
 
 
 @contextlib.contextmanager
@@ -69,40 +90,90 @@ def _output_to(path: Path):
             os.close(saved[1])
 
 
-def _report(settings: Settings, truth, new_mail, server) -> str:
+def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> str:
     from hmis.summary import collect, render
     from hmis.tasks import run_key
     from hmis.warehouse import connect
 
     conn = connect()
     try:
-        summary = collect(conn, truth.periods, run_key(truth.as_of))
+        summary = collect(conn, periods, run_key(truth.as_of))
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM facts.monthly_value")
             total_values = cur.fetchone()[0]
             cur.execute(
                 """SELECT key, reason FROM ingest.file WHERE status = 'rejected' AND period = ANY(%s)
                     ORDER BY period, key LIMIT 5""",
-                (truth.periods,),
+                (periods,),
             )
             rejections = cur.fetchall()
+            cur.execute(
+                """SELECT f.key, r.message FROM dq.result r JOIN ingest.file f USING (file_id)
+                    WHERE r.severity = 'warning' AND f.period = ANY(%s) AND f.status IN ('loaded', 'superseded')
+                    ORDER BY r.expectation_id, f.key LIMIT 4""",
+                (periods,),
+            )
+            flagged = cur.fetchall()
+            cur.execute(
+                """SELECT count(*) FILTER (WHERE kind = 'rejected'), count(*) FILTER (WHERE kind = 'flagged'),
+                          count(*) FILTER (WHERE status = 'resolved') FROM dq.feedback WHERE period = ANY(%s)""",
+                (periods,),
+            )
+            feedback = cur.fetchone()
+            cur.execute(
+                """SELECT area_level, area, item_code, period, method, round(observed::numeric)::int,
+                          round(upper_bound::numeric, 1) FROM marts.disease_signals
+                    WHERE alarm AND period = ANY(%s) ORDER BY 4, 1, 2, 3, 5""",
+                (periods,),
+            )
+            signals = cur.fetchall()
+            cur.execute(
+                """SELECT facility_id, period, scans, scans_with_valid_rch, share_valid
+                     FROM marts.ultrasound_compliance WHERE below_threshold AND period = ANY(%s)
+                    ORDER BY facility_id, period""",
+                (periods,),
+            )
+            ultrasound = cur.fetchall()
         conn.rollback()
     finally:
         conn.close()
     lines = [render(summary), ""]
+    if signals:
+        lines.append("disease-rise signals (CDC EARS; marts.disease_signals, alarms only):")
+        lines.append(f"  {'level':<9}{'area':<11}{'item':<8}{'period':<9}{'method':<7}{'observed':>9}{'upper bound':>13}")
+        lines += [f"  {lvl:<9}{area:<11}{item:<8}{period:<9}{method:<7}{obs:>9}{bound:>13}"
+                  for lvl, area, item, period, method, obs, bound in signals]
+        lines.append("")
+    if ultrasound:
+        lines.append("ultrasound scans with a valid RCH ID, facilities below the threshold "
+                     "(marts.ultrasound_compliance):")
+        lines += [f"  {fid} {period}: {valid} of {scans} scans ({share:.0%})" for fid, period, scans, valid, share
+                  in ultrasound]
+        lines.append("")
     lines.append(f"values in the warehouse: {total_values:,} (facts.monthly_value)")
     if rejections:
         lines.append("some quarantined files and why:")
         lines += [f"  - {reason}" for _key, reason in rejections]
+    if flagged:
+        lines.append("some accepted files flagged for a check (loaded, with feedback to the facility):")
+        lines += [f"  - {key}: {message[:220]}" for key, message in flagged]
+    lines.append(f"feedback documents: {feedback[0]} rejected, {feedback[1]} flagged, {feedback[2]} resolved by a "
+                 "corrected file")
     lines += [
         "",
         "where to look:",
         f"  officer e-mails     {settings.var_dir / 'mail'}  ({len(new_mail)} new this run; .eml files)",
         f"  quarantined files   {settings.var_dir / 'landing' / 'quarantine'}  (each with a .reason.txt)",
         "  quality results     hmis sql \"SELECT * FROM dq.result ORDER BY file_id\"",
+        f"  GX Data Docs        {settings.var_dir / 'data_docs' / 'index.html'}",
+        f"  feedback documents  {settings.var_dir / 'landing' / 'feedback'}  (HTML + CSV, English and Hindi)",
         "  compliance          hmis sql \"SELECT status, count(*) FROM compliance.facility_status GROUP BY 1\"",
         "  reporting rates     hmis sql \"SELECT * FROM marts.reporting_rates ORDER BY period, level, area\"",
         "  district totals     hmis sql \"SELECT * FROM marts.district_monthly LIMIT 20\"",
+        "  indicators          hmis sql \"SELECT area, period, indicator_id, value, fytd_value FROM marts.indicator_monthly "
+        "WHERE level = 'district' ORDER BY 3, 2\"",
+        f"  exports for state   {settings.export_url}/exports  (per period: Parquet, CSV, DHIS2 JSON, manifest.json)",
+        f"  data dictionary     {settings.export_url}/exports/data_dictionary.md",
         f"  Airflow logs        {settings.var_dir / 'airflow' / 'logs'}",
         f"  intended truth      {settings.var_dir / 'demo' / 'truth.json'}",
     ]

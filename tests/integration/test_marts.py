@@ -1,0 +1,193 @@
+"""Marts state teams rely on: reconciled with facility data, incremental, atomic, guarded."""
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import psycopg2
+import pytest
+
+from hmis.config import load_settings
+from hmis.demo.generator import generate
+from hmis.demo.population import write_population
+from hmis.periods import REPORTING_TZ
+from hmis.runtime import run_dag
+from hmis.warehouse import connect
+
+pytestmark = pytest.mark.integration
+
+AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
+
+
+def rows(query, params=()):
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def built(warehouse, mail_sink, landing, airflow_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("HMIS_EXPORT_URL", str(tmp_path / "state-store"))
+    truth = generate(landing, AS_OF, months=3)
+    write_population(landing)
+    assert str(run_dag(load_settings(), AS_OF).state).endswith("success")
+    return truth
+
+
+def test_every_level_reconciles_with_the_accepted_facility_values(built):
+    facility = {f: (b, o, t, a) for f, b, o, t, a in rows(
+        "SELECT facility_id, block, ownership, facility_type, is_ayush FROM ref.facility")}
+    block_sums, group_sums = defaultdict(int), defaultdict(int)
+    for (fid, period), values in built.values.items():
+        block, ownership, ftype, ayush = facility[fid]
+        for item, value in values.items():
+            block_sums[(block, period, item)] += value
+            group_sums[("Hisar", period, item, ownership, ftype, ayush)] += value
+    assert {(b, p, i): v for b, p, i, v in rows(
+        "SELECT block, period, item_code, value FROM marts.block_monthly")} == dict(block_sums)
+    assert {(a, p, i, o, t, y): v for a, p, i, o, t, y, v in rows(
+        """SELECT area, period, item_code, ownership, facility_type, is_ayush, value FROM marts.monthly_by_group
+            WHERE level = 'district'""")} == dict(group_sums)
+    # Block rows add up to the district, district rows to the state, for every column that sums.
+    assert rows("""SELECT count(*) FROM marts.district_monthly d JOIN (
+                     SELECT period, item_code, sum(value) v, sum(facilities_reporting) r, sum(flagged_values) f
+                       FROM marts.block_monthly GROUP BY 1, 2) b USING (period, item_code)
+                   WHERE d.value <> b.v OR d.facilities_reporting <> b.r OR d.flagged_values <> b.f""") == [(0,)]
+    assert rows("""SELECT count(*) FROM marts.state_monthly s JOIN marts.district_monthly d USING (period, item_code)
+                    WHERE s.value <> d.value""") == [(0,)]
+    # Flagged values are counted, not dropped.
+    assert rows("SELECT sum(flagged_values) FROM marts.district_monthly")[0][0] == rows(
+        "SELECT count(*) FROM facts.monthly_value WHERE flagged")[0][0]
+
+
+def test_indicators_follow_their_definition(built):
+    for period in built.periods:
+        num = sum(v.get("1.1.1", 0) for (f, p), v in built.values.items() if p == period)
+        den = sum(v.get("1.1", 0) for (f, p), v in built.values.items() if p == period)
+        stored = rows("""SELECT numerator, denominator, value FROM marts.indicator_monthly
+                          WHERE level = 'district' AND indicator_id = 'anc_first_trimester_pct' AND period = %s""",
+                      (period,))
+        assert stored == [(num, den, (Decimal(100 * num) / den).quantize(Decimal("0.0001")))]
+    # Year to date accumulates from the first month present in the financial year.
+    ytd = rows("""SELECT period, fytd_numerator FROM marts.indicator_monthly
+                   WHERE level = 'district' AND indicator_id = 'csection_pct' ORDER BY period""")
+    monthly = rows("""SELECT period, numerator FROM marts.indicator_monthly
+                       WHERE level = 'district' AND indicator_id = 'csection_pct' ORDER BY period""")
+    running = 0
+    for (_p, n), (_q, cumulative) in zip(monthly, ytd):
+        running += n
+        assert cumulative == running
+    opd = rows("""SELECT denominator FROM marts.indicator_monthly
+                   WHERE level = 'block' AND area = 'Agroha' AND indicator_id = 'opd_per_1000_population'
+                     AND period = '2026-10'""")
+    assert opd == [(Decimal("120.0000"),)]  # 120,000 people = 120 thousands per month
+
+
+def test_late_submission_rebuilds_only_its_district_period(built, landing):
+    before = {(p, t): (b, s) for p, t, b, s in rows(
+        "SELECT period, block || '/' || item_code, built_at, ledger_state FROM marts.block_monthly")}
+    period = built.periods[-1]
+    facility = sorted(f for (f, p), s in built.status.items() if p == period and s == "missing")[0]
+    block = rows("SELECT block FROM ref.facility WHERE facility_id = %s", (facility,))[0][0]
+    path = landing / "submissions" / period / f"{facility}.csv"
+    path.write_text(f"facility_id,period,item_code,value\n{facility},{period},14.2.1,40\n", encoding="utf-8")
+    arrived = (AS_OF + timedelta(hours=1)).timestamp()
+    os.utime(path, (arrived, arrived))
+    run = run_dag(load_settings(), AS_OF + timedelta(days=1))
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states["marts"].endswith("success") and states["export"].endswith("success")
+    after = {(p, t): (b, s) for p, t, b, s in rows(
+        "SELECT period, block || '/' || item_code, built_at, ledger_state FROM marts.block_monthly")}
+    for key, (built_at, state) in after.items():
+        if key[0] != period:
+            assert before[key] == (built_at, state), key  # other periods untouched
+    changed = {k for k in after if k in before and after[k] != before[k]}
+    assert changed and {k[0] for k in changed} == {period}
+    value = rows("SELECT value FROM marts.block_monthly WHERE block = %s AND period = %s AND item_code = '14.2.1'",
+                 (block, period))[0][0]
+    assert value == sum(v.get("14.2.1", 0) for (f, p), v in built.values.items()
+                        if p == period and rows("SELECT block FROM ref.facility WHERE facility_id = %s", (f,))[0][0] == block) + 40
+
+
+def test_unchanged_inputs_skip_the_marts_and_emit_no_asset_event(built):
+    run = run_dag(load_settings(), AS_OF)
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states["marts"].endswith("skipped") and states["export"].endswith("skipped")
+    assert states["summary"].endswith("success")
+
+
+def test_state_reader_sees_marts_only_and_cannot_write(built, warehouse):
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET ROLE state_reader")
+            cur.execute("SELECT count(*) FROM marts.district_monthly")
+            assert cur.fetchone()[0] > 0
+            for raw in ("facts.monthly_value", "ingest.file", "dq.result", "alerts.sent", "ref.contact"):
+                cur.execute("SAVEPOINT s")
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cur.execute(f"SELECT 1 FROM {raw} LIMIT 1")  # fixed names
+                cur.execute("ROLLBACK TO SAVEPOINT s")
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("DELETE FROM marts.district_monthly")
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def test_district_reader_sees_only_its_district(built, warehouse):
+    conn = connect()
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for role in ("district_reader_hisar", "district_reader_rohtak"):
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+                if not cur.fetchone():
+                    cur.execute(f"CREATE ROLE {role} NOLOGIN IN ROLE district_reader")  # fixed names
+            cur.execute("INSERT INTO marts.reader_scope VALUES ('district_reader_hisar', 'Hisar'), "
+                        "('district_reader_rohtak', 'Rohtak') ON CONFLICT DO NOTHING")
+            cur.execute("""INSERT INTO marts.district_monthly (state, district, period, item_code, value,
+                               facilities_reporting, facilities_expected, built_at)
+                           VALUES ('Haryana', 'Rohtak', '2026-10', '1.1', 5, 1, 1, now())""")
+            cur.execute("BEGIN")
+            cur.execute("SET LOCAL ROLE district_reader_hisar")
+            cur.execute("SELECT DISTINCT district FROM marts.district_monthly")
+            assert cur.fetchall() == [("Hisar",)]
+            cur.execute("SELECT count(*) FROM marts.indicator_monthly WHERE district IS DISTINCT FROM 'Hisar'")
+            assert cur.fetchone()[0] == 0
+            cur.execute("ROLLBACK")
+            cur.execute("BEGIN")
+            cur.execute("SET LOCAL ROLE district_reader_rohtak")
+            cur.execute("SELECT DISTINCT district FROM marts.district_monthly")
+            assert cur.fetchall() == [("Rohtak",)]
+            cur.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def test_exports_round_trip_and_the_manifest_matches(built, tmp_path):
+    root = tmp_path / "state-store" / "exports"
+    for period in built.periods:
+        manifest = json.loads((root / period / "manifest.json").read_text())
+        for name, entry in manifest["files"].items():
+            data = (root / period / name).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"], name
+        parquet = pd.read_parquet(root / period / "district_monthly.parquet")
+        csv = pd.read_csv(root / period / "district_monthly.csv", dtype={"item_code": str})
+        stored = rows("SELECT item_code, value FROM marts.district_monthly WHERE period = %s ORDER BY 1", (period,))
+        assert sorted(zip(parquet["item_code"], parquet["value"])) == sorted(stored)
+        assert sorted(zip(csv["item_code"], csv["value"])) == sorted(stored)
+        assert manifest["files"]["district_monthly.parquet"]["rows"] == len(stored)
+        dhis2 = json.loads((root / period / "dhis2" / f"hisar-{period.replace('-', '')}.json").read_text())
+        assert dhis2["period"] == period.replace("-", "")
+        assert {v["orgUnit"] for v in dhis2["dataValues"]} == {"72"}
+        assert sorted((v["dataElement"], int(v["value"])) for v in dhis2["dataValues"]) == sorted(stored)
+    assert "marts.district_monthly" in (root / "data_dictionary.md").read_text()

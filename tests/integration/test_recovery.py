@@ -1,0 +1,467 @@
+"""Nothing lost, nothing twice: re-runs, killed workers, terminated connections, two runs at
+once and backfills, against the real warehouse.
+
+A stage whose worker dies is run for real in a child process and killed there. To kill it
+*during* the load's INSERT, and not before or after, an open transaction in the test holds
+an uncommitted row with the key of one of the rows the load will write: the INSERT writes
+the rows before it and then waits at that row, mid-statement, where the test finds it in
+``pg_stat_activity`` and kills it. Every recovery is compared with a clean run of the same
+files in a second database, table by table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from hmis import tasks
+from hmis.config import load_settings
+from hmis.demo.generator import generate
+from hmis.periods import REPORTING_TZ
+from hmis.runtime import run_dag
+from hmis.services import postgres
+from hmis.warehouse import connect, migrate
+
+pytestmark = pytest.mark.integration
+
+AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
+PERIOD = "2026-10"
+SCHEMAS = ("ref", "ingest", "facts", "dq", "compliance", "marts", "alerts", "ultrasound", "public")
+# Columns that describe the machine rather than the data: how long a validation took, and
+# when a migration happened to be applied.
+VOLATILE = {("dq", "validation_run", "seconds"), ("public", "schema_migration", "applied_at")}
+INGEST = ("prepare", "discover", "parse", "validate", "load", "update_compliance", "build_marts")
+EVERY_STAGE = INGEST + ("notify_officers", "summarise")
+STAGE_SCRIPT = """
+import logging, sys
+from datetime import datetime
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+from hmis import tasks
+as_of = datetime.fromisoformat(sys.argv[1])
+for stage in sys.argv[2:]:
+    print(stage, getattr(tasks, stage)(as_of), flush=True)
+"""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def rows(query, params=()):
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.commit()
+        conn.close()
+
+
+def checksums() -> dict[str, str]:
+    """A digest of every row of every table of the warehouse, in a stable order."""
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                """SELECT c.table_schema, c.table_name, array_agg(c.column_name::text ORDER BY c.ordinal_position)
+                     FROM information_schema.columns c
+                     JOIN information_schema.tables t USING (table_schema, table_name)
+                    WHERE c.table_schema = ANY(%s) AND t.table_type = 'BASE TABLE'
+                    GROUP BY 1, 2 ORDER BY 1, 2""",
+                (list(SCHEMAS),),
+            )
+            tables = cur.fetchall()
+            sums = {}
+            for schema, name, columns in tables:
+                kept = [col for col in columns if (schema, name, col) not in VOLATILE]
+                cur.execute(sql.SQL("SELECT ROW({})::text FROM {} ORDER BY 1").format(
+                    sql.SQL(", ").join(map(sql.Identifier, kept)), sql.Identifier(schema, name)))
+                sums[f"{schema}.{name}"] = hashlib.sha256("\n".join(r[0] for r in cur).encode()).hexdigest()
+        return sums
+    finally:
+        conn.close()
+
+
+def run_stages(as_of: datetime, stages=INGEST) -> dict:
+    return {stage: getattr(tasks, stage)(as_of) for stage in stages}
+
+
+def assert_ledger_in_step() -> None:
+    """Facts and ledger agree: loaded values come from loaded files only, every loaded file is
+    loaded whole, one per facility-period, and files waiting to load still have their rows staged."""
+    assert rows("""SELECT count(*) FROM facts.monthly_value v JOIN ingest.file f USING (file_id)
+                    WHERE f.status <> 'loaded' OR f.facility_id <> v.facility_id OR f.period <> v.period""") == [(0,)]
+    assert rows("""SELECT f.file_id, f.row_count, count(v.*) FROM ingest.file f
+                     LEFT JOIN facts.monthly_value v USING (file_id)
+                    WHERE f.status = 'loaded' GROUP BY 1, 2 HAVING count(v.*) <> f.row_count""") == []
+    assert rows("""SELECT facility_id, period FROM ingest.file WHERE status = 'loaded'
+                    GROUP BY 1, 2 HAVING count(*) > 1""") == []
+    assert rows("""SELECT facility_id, period FROM facts.monthly_value GROUP BY 1, 2
+                    HAVING count(DISTINCT file_id) > 1""") == []
+    assert rows("""SELECT f.file_id FROM ingest.file f LEFT JOIN ingest.staged_value s USING (file_id)
+                    WHERE f.status IN ('parsed', 'accepted') GROUP BY f.file_id, f.row_count
+                   HAVING count(s.*) <> f.row_count""") == []
+
+
+def wait_for(probe, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def backends(stage: str, as_of: datetime = AS_OF) -> list[tuple]:
+    """(pid, wait_event_type, wait_event, query) of the sessions of one stage of one run."""
+    name = f"hmis-pipeline {stage} {tasks.run_key(as_of)}"[:63]
+    return rows("""SELECT pid, wait_event_type, wait_event, query FROM pg_stat_activity
+                    WHERE datname = current_database() AND application_name = %s""", (name,))
+
+
+def inserting_and_blocked(as_of: datetime = AS_OF) -> list[tuple]:
+    return [b for b in backends("load", as_of)
+            if b[1] == "Lock" and b[3].lstrip().startswith("INSERT INTO facts.monthly_value")]
+
+
+class Worker:
+    """Stages of one logical date run in a child process, as an Airflow worker would run them.
+    Output goes to files, so a worker never blocks on a full pipe while another waits for it."""
+
+    def __init__(self, stages: tuple[str, ...], as_of: datetime = AS_OF, **env):
+        self._out, self._err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen([sys.executable, "-c", STAGE_SCRIPT, as_of.isoformat(), *stages],
+                                        env={**os.environ, **env}, stdout=self._out, stderr=self._err, text=True)
+        self.pid = self.process.pid
+
+    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
+        code = self.process.wait(timeout=timeout)
+        texts = []
+        for stream in (self._out, self._err):
+            stream.seek(0)
+            texts.append(stream.read())
+            stream.close()
+        return code, texts[0], texts[1]
+
+
+def hold_a_row_the_load_will_write():
+    """An open transaction with an uncommitted facts row whose key the load is about to write
+    (the last staged row of a file that will win), so the load's INSERT stops there."""
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("""SELECT s.file_id, f.facility_id, f.period, s.item_code
+                         FROM ingest.staged_value s JOIN ingest.file f USING (file_id)
+                        WHERE f.status = 'accepted' AND NOT EXISTS (
+                              SELECT 1 FROM ingest.file g WHERE g.facility_id = f.facility_id
+                                 AND g.period = f.period AND g.file_id <> f.file_id
+                                 AND g.status IN ('accepted', 'loaded'))
+                        ORDER BY s.ctid DESC LIMIT 1""")
+        file_id, facility, period, item = cur.fetchone()
+        cur.execute("""INSERT INTO facts.monthly_value (facility_id, period, item_code, value, file_id, loaded_at)
+                       VALUES (%s, %s, %s, 0, %s, %s)""", (facility, period, item, file_id, AS_OF))
+    return conn
+
+
+@pytest.fixture
+def reference_db(pg_server):
+    """A second, empty database for the clean run every recovery is compared with."""
+    name = f"hmis_clean_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=pg_server.port, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield postgres.EmbeddedPostgres(pg_server.data_dir, pg_server.port, name)
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    admin.close()
+
+
+@pytest.fixture
+def source(tmp_path, monkeypatch):
+    """One month of Hisar demo data, kept apart so each database gets its own copy."""
+    monkeypatch.setenv("HMIS_DATA_DOCS", "off")
+    folder = tmp_path / "source"
+    generate(folder, AS_OF, months=1)
+    return folder
+
+
+@pytest.fixture
+def clean(source, reference_db, tmp_path, monkeypatch):
+    """Checksums of a clean, undisturbed run of the same files in the second database."""
+    landing = tmp_path / "clean-landing"
+    shutil.copytree(source, landing)
+    with monkeypatch.context() as m:
+        m.setenv("AIRFLOW_CONN_HMIS_WAREHOUSE", reference_db.airflow_conn_json())
+        m.setenv("HMIS_LANDING_URL", str(landing))
+        run_stages(AS_OF)
+        assert_ledger_in_step()
+        return checksums()
+
+
+@pytest.fixture
+def staged(source, warehouse, landing):
+    """The warehouse with a month parsed and validated, waiting for the load."""
+    shutil.copytree(source, landing, dirs_exist_ok=True)
+    run_stages(AS_OF, ("prepare", "discover", "parse", "validate"))
+    accepted = rows("SELECT count(*) FROM ingest.file WHERE status = 'accepted'")[0][0]
+    staged_rows = rows("SELECT count(*) FROM ingest.staged_value")[0][0]
+    assert accepted > 200 and staged_rows > 9000
+    return accepted, staged_rows
+
+
+def assert_nothing_loaded(accepted: int, staged_rows: int) -> None:
+    assert rows("SELECT count(*) FROM facts.monthly_value") == [(0,)]
+    assert rows("SELECT status, count(*) FROM ingest.file WHERE status IN ('accepted', 'loaded', 'superseded') "
+                "GROUP BY 1") == [("accepted", accepted)]
+    assert rows("SELECT count(*) FROM ingest.staged_value") == [(staged_rows,)]
+    assert_ledger_in_step()
+
+
+# --------------------------------------------------------------------------- re-runs
+
+
+def test_the_same_date_run_three_times_leaves_identical_tables_and_sends_nothing_twice(
+        source, warehouse, landing, mail_sink):
+    shutil.copytree(source, landing, dirs_exist_ok=True)
+    run_stages(AS_OF, EVERY_STAGE)
+    first, mails = checksums(), mail_sink.messages()
+    assert mails and rows("SELECT count(*) FROM facts.monthly_value")[0][0] > 9000
+    # Airflow retrying the alert task (or a whole re-run) finds every alert in the ledger.
+    assert tasks.notify_officers(AS_OF)["alerts_sent"] == 0
+    for _ in range(2):
+        run_stages(AS_OF, EVERY_STAGE)
+        assert checksums() == first
+    assert len(mail_sink.messages()) == len(mails)
+    message_ids = [m["Message-ID"] for m in mail_sink.messages()]
+    assert len(set(message_ids)) == len(message_ids)
+    assert rows("SELECT count(*) FROM alerts.sent WHERE status = 'sent'") == [(len(mails),)]
+
+
+# --------------------------------------------------------------------------- crashes
+
+
+def test_a_worker_killed_mid_insert_leaves_no_partial_facility_period(staged, clean, capsys):
+    blocker = hold_a_row_the_load_will_write()
+    worker = Worker(("load",))
+    pid = wait_for(inserting_and_blocked, "the load's INSERT to reach the held row")[0][0]
+    os.kill(worker.pid, signal.SIGKILL)
+    assert worker.finish(timeout=10)[0] == -signal.SIGKILL
+    killed = time.monotonic()
+    # The dead worker's database session notices its client is gone (client_connection_check_interval)
+    # and rolls back, even while it is still waiting at the held row.
+    wait_for(lambda: not [b for b in backends("load") if b[0] == pid], "the killed worker's session to end", 15)
+    ended_after = time.monotonic() - killed
+    blocker.rollback()
+    blocker.close()
+    inserted = rows("SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = 'facts.monthly_value'::regclass")[0][0]
+    with capsys.disabled():
+        print(f"\n[kill -9 mid-INSERT] session ended {ended_after:.2f} s after SIGKILL; rows written by the "
+              f"killed INSERT and rolled back: {inserted}")
+    assert_nothing_loaded(*staged)
+
+    run_stages(AS_OF, ("load", "update_compliance", "build_marts"))
+    assert_ledger_in_step()
+    assert checksums() == clean
+
+
+def test_a_connection_terminated_mid_insert_rolls_back_and_the_retry_completes(staged, clean, capsys):
+    blocker = hold_a_row_the_load_will_write()
+    worker = Worker(("load",))
+    first = wait_for(inserting_and_blocked, "the load's INSERT to reach the held row")[0][0]
+    assert rows("SELECT pg_terminate_backend(%s)", (first,)) == [(True,)]
+    # The task retries on a new connection and stops at the same row again ...
+    second = wait_for(lambda: [b for b in inserting_and_blocked() if b[0] != first], "the retry")[0][0]
+    # ... and in between, the terminated attempt has left nothing behind.
+    assert_nothing_loaded(*staged)
+    blocker.rollback()
+    blocker.close()
+    code, out, err = worker.finish(timeout=60)
+    assert code == 0, err[-3000:]
+    retry_line = next(line for line in err.splitlines() if "attempt 1 failed with a transient error" in line)
+    with capsys.disabled():
+        print(f"\n[pg_terminate_backend mid-INSERT] backend {first} terminated, retried on {second}: {retry_line}")
+    assert "'loaded_files': " in out and "'loaded_files': 0" not in out
+    assert_ledger_in_step()
+    run_stages(AS_OF, ("update_compliance", "build_marts"))
+    assert checksums() == clean
+
+
+# --------------------------------------------------------------------------- two runs at once
+
+
+def test_a_second_run_waits_for_the_first_or_stops_naming_it(staged, clean):
+    later = AS_OF + timedelta(hours=1)  # another run for the same periods
+    blocker = hold_a_row_the_load_will_write()
+    first = Worker(("load",))
+    holder_pid = wait_for(inserting_and_blocked, "the first run's load to hold the ledger")[0][0]
+
+    code, _out, err = Worker(("load",), later, HMIS_RUN_LOCK_WAIT_SECONDS="1").finish(timeout=60)
+    assert code != 0
+    stop = next(line for line in err.splitlines() if line.startswith("hmis.run_lock.RunLockBusy: "))
+    assert f"load of {tasks.run_key(later)} stopped after waiting 1 s for the ingest ledger" in stop
+    assert f"held by hmis-pipeline load {tasks.run_key(AS_OF)} (database backend pid {holder_pid}" in stop
+    assert "changed nothing and can simply be retried" in stop
+
+    patient = Worker(("load",), later, HMIS_RUN_LOCK_WAIT_SECONDS="120")
+    wait_for(lambda: [b for b in backends("load", later) if b[1] == "Lock" and b[2] == "advisory"],
+             "the second run to wait for the ledger lock")
+    blocker.rollback()
+    blocker.close()
+    code_first, out_first, err_first = first.finish(timeout=60)
+    code_second, out_second, err_second = patient.finish(timeout=60)
+    assert code_first == 0 and code_second == 0, err_first[-2000:] + err_second[-2000:]
+    assert f"is waiting (at most 120 s) for the ingest ledger, which is held by hmis-pipeline load " \
+           f"{tasks.run_key(AS_OF)}" in err_second
+    assert "waited" in err_second
+    assert "'loaded_files': 0" in out_second and "'loaded_files': 0" not in out_first
+    assert_ledger_in_step()
+    run_stages(AS_OF, ("update_compliance", "build_marts"))
+    assert checksums() == clean
+
+
+def _content() -> dict:
+    """What two runs must agree on whichever of them did the work."""
+    return {
+        "facts": rows("""SELECT v.facility_id, v.period, v.item_code, v.value, v.flagged, f.key
+                           FROM facts.monthly_value v JOIN ingest.file f USING (file_id) ORDER BY 1, 2, 3"""),
+        "ledger": rows("""SELECT key, sha256, status, reason, row_count, warning_count, quarantine_key
+                            FROM ingest.file ORDER BY key, sha256"""),
+        "findings": rows("""SELECT f.key, r.expectation_id, r.item_code, r.message, count(*)
+                              FROM dq.result r JOIN ingest.file f USING (file_id) GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""),
+        "feedback": rows("""SELECT f.key, b.kind, b.problems, b.status FROM dq.feedback b JOIN ingest.file f USING (file_id)
+                             ORDER BY 1"""),
+        "staged": rows("SELECT count(*) FROM ingest.staged_value"),
+    }
+
+
+def test_two_runs_started_together_process_every_file_once(source, warehouse, landing, reference_db, tmp_path,
+                                                           monkeypatch, capsys):
+    shutil.copytree(source, landing, dirs_exist_ok=True)
+    tasks.prepare(AS_OF)
+    stages = ("discover", "parse", "validate", "load")
+    runs = [Worker(stages, AS_OF), Worker(stages, AS_OF + timedelta(hours=1))]
+    outputs = [run.finish() for run in runs]
+    assert [code for code, _o, _e in outputs] == [0, 0], [err[-2000:] for _c, _o, err in outputs]
+    waits = [line for _c, _out, err in outputs for line in err.splitlines() if " waited " in line]
+    with capsys.disabled():
+        print(f"\n[two runs at once] {len(waits)} stage(s) waited for the other run:\n  " + "\n  ".join(waits))
+    assert_ledger_in_step()
+    together = _content()
+    assert all(count == 1 for *_k, count in together["findings"])
+
+    clean_landing = tmp_path / "clean-landing"
+    shutil.copytree(source, clean_landing)
+    with monkeypatch.context() as m:
+        m.setenv("AIRFLOW_CONN_HMIS_WAREHOUSE", reference_db.airflow_conn_json())
+        m.setenv("HMIS_LANDING_URL", str(clean_landing))
+        run_stages(AS_OF, ("prepare",) + stages)
+        alone = _content()
+    assert together == alone
+
+
+# --------------------------------------------------------------------------- backfill
+
+
+def test_a_backfill_reproduces_its_date_and_leaves_the_latest_state_intact(warehouse, mail_sink, landing,
+                                                                            airflow_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("HMIS_DATA_DOCS", "off")
+    generate(landing, AS_OF, months=1)
+    past = datetime(2026, 11, 4, 6, 0, tzinfo=REPORTING_TZ)
+    known_then = generate(tmp_path / "known-then", past, months=1)
+
+    # A past date on a fresh warehouse (`hmis run --date 2026-11-04`) sees only what had arrived by then.
+    run = run_dag(load_settings(), past)
+    assert str(run.state).endswith("success")
+    status = dict(((f, p), s) for f, p, s in rows(
+        "SELECT facility_id, period, status FROM compliance.facility_status WHERE period = %s", (PERIOD,)))
+    assert status == {k: v for k, v in known_then.status.items() if k[1] == PERIOD}
+    loaded: dict = {}
+    for f, p, item, value in rows("SELECT facility_id, period, item_code, value FROM facts.monthly_value"):
+        loaded.setdefault((f, p), {})[item] = value
+    assert loaded == known_then.values
+
+    # Then the regular run, a backfill of the past date again, and the regular run again.
+    run_stages(AS_OF, EVERY_STAGE)
+    latest, mails = checksums(), len(mail_sink.messages())
+    latest_summary = rows("SELECT summary FROM ingest.run WHERE run_id = %s", (tasks.run_key(AS_OF),))
+    run_stages(past, EVERY_STAGE)
+    after_backfill = checksums()
+    for table in ("ingest.file", "facts.monthly_value", "ingest.staged_value", "dq.result", "alerts.sent"):
+        assert after_backfill[table] == latest[table], f"the backfill changed {table}"
+    run_stages(AS_OF, EVERY_STAGE)
+    again = checksums()
+    differs = {t for t in latest if again[t] != latest[t]}
+    # Only the backfilled run's own summary row changed: it describes that run's latest execution.
+    assert differs <= {"ingest.run"}, differs
+    assert rows("SELECT summary FROM ingest.run WHERE run_id = %s", (tasks.run_key(AS_OF),)) == latest_summary
+    assert len(mail_sink.messages()) == mails
+
+
+# --------------------------------------------------------------------------- least privilege
+
+
+def test_the_loader_role_cannot_change_the_schema(warehouse):
+    conn = connect()
+    try:
+        migrate(conn)
+        with conn.cursor() as cur:
+            cur.execute("""SELECT n.nspname, min(c.relname) FROM pg_namespace n
+                             LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind = 'r'
+                            WHERE n.nspname NOT LIKE 'pg\\_%%' AND n.nspname <> 'information_schema'
+                            GROUP BY 1 ORDER BY 1""")
+            schemas = cur.fetchall()
+            assert {s for s, _t in schemas} >= set(SCHEMAS)
+            cur.execute("SET ROLE hmis_loader")
+            refused, allowed, probes = [], [], []
+
+            def attempt(statement, should_work=False):
+                probes.append(statement)
+                cur.execute("SAVEPOINT probe")
+                try:
+                    cur.execute(statement)
+                    if not should_work:
+                        allowed.append(statement.as_string(conn))
+                except psycopg2.errors.InsufficientPrivilege:
+                    if should_work:
+                        refused.append(statement.as_string(conn))
+                finally:
+                    cur.execute("ROLLBACK TO SAVEPOINT probe")
+
+            for schema, table in schemas:
+                ident = sql.Identifier(schema)
+                for template in ("CREATE TABLE {}.ddl_probe (x int)", "CREATE VIEW {}.ddl_probe AS SELECT 1 AS x",
+                                 "CREATE SEQUENCE {}.ddl_probe", "CREATE FUNCTION {}.ddl_probe() RETURNS int "
+                                 "LANGUAGE sql AS 'SELECT 1'", "DROP SCHEMA {} CASCADE",
+                                 "ALTER SCHEMA {} RENAME TO ddl_probe"):
+                    attempt(sql.SQL(template).format(ident))
+                if table:
+                    target = sql.Identifier(schema, table)
+                    for template in ("DROP TABLE {} CASCADE", "ALTER TABLE {} ADD COLUMN ddl_probe int",
+                                     "ALTER TABLE {} DISABLE ROW LEVEL SECURITY", "TRUNCATE {}",
+                                     "CREATE INDEX ddl_probe ON {} ((1))", "ALTER TABLE {} OWNER TO hmis_loader"):
+                        attempt(sql.SQL(template).format(target))
+            attempt(sql.SQL("CREATE SCHEMA ddl_probe"))
+            attempt(sql.SQL("CREATE ROLE ddl_probe"))
+            # What it is for, it can do.
+            attempt(sql.SQL("INSERT INTO ingest.run (run_id, logical_date, periods) VALUES ('probe', now(), '{}')"),
+                    should_work=True)
+            attempt(sql.SQL("DELETE FROM facts.monthly_value"), should_work=True)
+        assert len(probes) >= 12 * len(SCHEMAS)
+        assert not allowed, f"hmis_loader may run: {allowed}"
+        assert not refused, f"hmis_loader may not do its job: {refused}"
+    finally:
+        conn.rollback()
+        conn.close()
