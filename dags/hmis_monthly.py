@@ -18,7 +18,9 @@ can be cleared and re-run safely:
    only district-periods whose inputs changed, in one transaction. Skipped when nothing
    changed, so the `hmis_marts` Asset event means "the marts changed".
 8. **export** — each rebuilt period to the state's store (Parquet, CSV, DHIS2 JSON, manifest).
-9. **notify_officers** — alerts due under the policy, each sent once.
+9. **notify_officers** — the alert ladder of `config/alert_policy.yaml` (block officers on day 1,
+   district on day 3, Civil Surgeon on day 7, state cell on day 10) and the monthly
+   registration-gap digest; each alert is sent once (ledger `alerts.sent`).
 10. **summary** — one-screen summary in the log and in `ingest.run`.
 """
 
@@ -91,7 +93,7 @@ def hmis_monthly():
 
         return tasks.export_marts(as_of(context), built["periods"])
 
-    @task(doc_md="E-mail the district officer the facilities with no accepted report, once.")
+    @task(doc_md="Send the alerts due under config/alert_policy.yaml, each at most once.")
     def notify_officers(**context):
         from hmis import tasks
 

@@ -35,6 +35,7 @@ PROJECT_MOUNTS = (
     ("./plugins", "/opt/airflow/plugins"),
     ("./expectations", "/opt/airflow/project/expectations"),
     ("./sql", "/opt/airflow/project/sql"),
+    ("./config", "/opt/airflow/project/config"),
     ("./dags", "/opt/airflow/project/dags"),
 )
 

@@ -23,6 +23,8 @@ AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
 CHECKED_TABLES = [
     "ref.facility", "ingest.file", "facts.monthly_value", "dq.result", "compliance.facility_status",
     "marts.district_monthly", "marts.state_monthly", "marts.reporting_rates", "alerts.sent", "ingest.run",
+    "alerts.sent_facility", "compliance.registration_gap", "ref.facility_version", "marts.block_monthly",
+    "marts.monthly_by_group", "marts.indicator_monthly", "dq.feedback", "dq.completeness",
 ]
 
 pytestmark = pytest.mark.integration
@@ -111,20 +113,27 @@ def test_statuses_values_marts_and_alerts_match_the_generator(first_run, mail_si
     assert len(rejected) == len(broken) > 0
     for _id, reason, quarantine_key, results in rejected:
         assert reason and quarantine_key and results >= 1
-    # The officer digest: one per period, listing exactly the defaulters.
+    # The officer alerts: 3 weeks after the deadline only the state rung of the ladder is due
+    # (one per period), plus the monthly registration-gap digest.
     messages = mail_sink.messages()
-    assert len(messages) == len(truth.periods)
-    for message in messages:
-        period = next(p for p in truth.periods if message["Subject"] and _month(p) in message["Subject"])
+    assert len(messages) == len(truth.periods) + 1
+    state_cell = _rows("SELECT email FROM ref.contact WHERE role = 'state_hmis_cell'")[0][0]
+    ladder = [m for m in messages if "not submitted" in m["Subject"]]
+    assert len(ladder) == len(truth.periods)
+    for message in ladder:
+        period = next(p for p in truth.periods if _month(p) in message["Subject"])
         defaulters = {f for (f, p), s in truth.status.items() if p == period and s in ("missing", "rejected")}
-        assert f"{len(defaulters)} facilities" in message["Subject"]
-        assert message["To"] == _district_officer(landing_root=None)
+        assert message["Subject"].startswith(f"[HMIS] Hisar — {len(defaulters)} facilities have not submitted")
+        assert message["To"] == state_cell
         parts = {part.get_content_type(): part for part in message.walk()}
         assert "text/plain" in parts and "text/html" in parts
         assert "एचएमआईएस" in parts["text/plain"].get_content()
         attachment = next(p for p in message.iter_attachments() if p.get_filename().endswith(".csv"))
-        rows = list(csv.DictReader(io.StringIO(attachment.get_content())))
-        assert {r["facility_id"] for r in rows} == defaulters
+        assert {r["facility_id"] for r in csv.DictReader(io.StringIO(attachment.get_content()))} == defaulters
+    (gap,) = [m for m in messages if "not registered on HMIS" in m["Subject"]]
+    assert gap["To"] == _district_officer(landing_root=None)
+    rows = csv.DictReader(io.StringIO(next(gap.iter_attachments()).get_content()))
+    assert {r["facility_id"] for r in rows} == set(truth.unregistered_ids)
 
 
 def _district_officer(landing_root) -> str:

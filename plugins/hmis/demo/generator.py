@@ -1182,7 +1182,8 @@ def _clean_values(facility: _Facility, period: str, seed: int) -> dict[str, int]
     anc = poisson(profile.anc * size)
     v["1.1"] = anc
     v["1.1.1"] = binomial(anc, 0.72)
-    v["1.2.1"] = binomial(anc, 0.62)
+    # Nearly every woman registered for ANC gets Td1 at registration (WHO DQR checks this).
+    v["1.2.1"] = anc - binomial(anc, 0.04)
     v["1.2.2"] = binomial(anc, 0.55)
     v["1.2.3"] = binomial(anc, 0.12)
     v["1.2.4"] = poisson(profile.anc * size * 0.85)
@@ -1237,7 +1238,8 @@ def _clean_values(facility: _Facility, period: str, seed: int) -> dict[str, int]
     v["9.1.6"] = binomial(live, 0.9)
     v["9.1.7"] = penta1 - binomial(penta1, 0.01)
     v["9.1.8"] = penta2 - binomial(penta2, 0.01)
-    v["9.1.9"] = penta3 - binomial(penta3, 0.01)
+    # OPV goes with Penta at the same visit, so OPV-3 never exceeds OPV-1.
+    v["9.1.9"] = min(penta3 - binomial(penta3, 0.01), v["9.1.7"])
     v["9.1.10"] = binomial(live, 0.88)
     v["9.1.11"] = penta1 - binomial(penta1, 0.02)
     v["9.2.2"] = mr1

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from hmis.config import Settings
@@ -20,6 +20,22 @@ def history_run_date(as_of: datetime, months: int) -> datetime:
     first_demo = shift_period(period_of(as_of), -months)
     year, month = (int(x) for x in first_demo.split("-"))
     return datetime(year, month, 27, 6, 0, tzinfo=REPORTING_TZ)
+
+
+def ladder_run_dates(settings: Settings, period: str, as_of: datetime) -> list[datetime]:
+    """06:00 IST on each day an alert rung opens for ``period``, before ``as_of``."""
+    from hmis.alert_policy import load_policy
+
+    policy = load_policy(settings.alert_policy_path)
+    dates = []
+    for rung in policy.ladder:
+        opens = policy.opens_at(rung, period, settings.due_day).astimezone(REPORTING_TZ)
+        run = opens.replace(hour=6, minute=0, second=0, microsecond=0)
+        if run < opens:
+            run += timedelta(days=1)
+        if run < as_of:
+            dates.append(run)
+    return sorted(set(dates))
 
 
 def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int) -> int:
@@ -54,11 +70,15 @@ def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int)
         os.environ["HMIS_OPEN_PERIODS"] = str(HISTORY_MONTHS)
         states.append(str(run_dag(settings, history_date).state))
         os.environ["HMIS_OPEN_PERIODS"] = str(months)
+        # The daily runs on which the latest month's alert rungs open, then today's run.
+        for ladder_date in ladder_run_dates(settings, truth.periods[-1], as_of):
+            states.append(str(run_dag(settings, ladder_date).state))
         states.append(str(run_dag(settings, as_of).state))
         # dag.test() does not fire Asset-scheduled DAGs, so the signals DAG is run explicitly.
         states.append(str(run_dag(settings, as_of, dag_id="hmis_signals").state))
-    print(f"4/5 pipeline: DAG hmis_monthly for {as_of:%d %b %Y %H:%M} IST, then DAG hmis_signals: "
-          f"{', '.join(s.rsplit('.', 1)[-1] for s in states)}")
+    ladder = ", ".join(f"{d:%d %b}" for d in ladder_run_dates(settings, truth.periods[-1], as_of))
+    print(f"4/5 pipeline: DAG hmis_monthly on the alert-ladder days ({ladder}) and {as_of:%d %b %Y %H:%M} IST, "
+          f"then DAG hmis_signals: {', '.join(s.rsplit('.', 1)[-1] for s in states)}")
     new_mail = sorted(mail_dir.glob("*.eml"))[before:]
     print(f"5/5 report ({time.monotonic() - started:.0f} s)\n")
     print(_report(settings, truth, new_mail, server, truth.periods[-months:]))
@@ -159,6 +179,15 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
         lines += [f"  - {key}: {message[:220]}" for key, message in flagged]
     lines.append(f"feedback documents: {feedback[0]} rejected, {feedback[1]} flagged, {feedback[2]} resolved by a "
                  "corrected file")
+    if new_mail:
+        from hmis.services.smtp_sink import read_message
+
+        lines.append(f"e-mails delivered to the SMTP sink this run ({len(new_mail)}):")
+        for path in new_mail[:12]:
+            message = read_message(path)
+            lines.append(f"  - to {message['To']}: {message['Subject']}")
+        if len(new_mail) > 12:
+            lines.append(f"  … and {len(new_mail) - 12} more in {settings.var_dir / 'mail'}")
     lines += [
         "",
         "where to look:",

@@ -70,12 +70,13 @@ class SmtpSink:
         return read_messages(self.folder)
 
 
+def read_message(path: Path) -> EmailMessage:
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
 def read_messages(folder: Path) -> list[EmailMessage]:
     """Every message stored in ``folder``, oldest first."""
-    return [
-        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        for path in sorted(folder.glob("*.eml"))
-    ]
+    return [read_message(path) for path in sorted(folder.glob("*.eml"))]
 
 
 def _free_port() -> int:
