@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-integration lint bench stop clean lock
+.PHONY: setup demo test test-unit test-integration lint bench browser stop clean lock
 
 setup: $(STAMP)
 
@@ -21,8 +21,12 @@ $(STAMP): requirements.txt pyproject.toml
 demo: setup
 	$(BIN)/hmis demo
 
-test: setup lint
+test: setup lint browser
 	$(BIN)/pytest -p no:cacheprovider
+
+# Headless Chromium (Debian's package) renders the compliance report page in the tests.
+browser:
+	@sh scripts/install-chromium.sh
 
 test-unit: setup
 	$(BIN)/pytest -m "unit or dags"
@@ -31,7 +35,11 @@ test-integration: setup
 	$(BIN)/pytest -m integration
 
 lint: setup
-	$(BIN)/ruff check dags plugins tests
+	$(BIN)/ruff check dags plugins tests benchmarks
+
+# The state-scale benchmark (about 5 minutes); see benchmarks/README.md for other scales.
+bench: setup
+	$(BIN)/python -m benchmarks.run --scale state
 
 stop:
 	-$(BIN)/hmis services stop

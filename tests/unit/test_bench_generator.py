@@ -5,19 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+# benchmarks/ is a folder of scripts at the checkout's root (on pytest's pythonpath).
+from benchmarks.generator import SCALES, ScaleSpec, bench_items, generate, run_dates, write_revisions
 from hmis.periods import due_at
 from hmis.reference.catalogue import item_codes
 from hmis.registry import CONTACT_COLUMNS, FACILITY_COLUMNS, parse_registry
-
-# benchmarks/ is a folder of scripts at the checkout's root, not an installed package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks.generator import SCALES, ScaleSpec, bench_items, generate, run_dates, write_revisions  # noqa: E402
 
 pytestmark = pytest.mark.unit
 
