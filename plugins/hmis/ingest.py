@@ -66,15 +66,20 @@ def discover(conn, store: LandingStore, periods: list[str], as_of: datetime, run
             if (obj.key, obj.size, obj.modified_at) in seen_stat:
                 unchanged += 1
                 continue
-            digest = hashlib.sha256(store.read(obj.key)).hexdigest()
-            if (obj.key, digest) in seen_content:
-                unchanged += 1
-                continue
             try:
                 parsed = parse_key(obj.key)
                 facility_id, key_period = parsed.facility_id, parsed.period
+                digest = hashlib.sha256(store.read(obj.key)).hexdigest()
             except KeyLayoutError:
+                # Never read a key that does not follow the layout (it may climb out of the
+                # store): the ledger identifies it by name, size and time instead, and the
+                # parse stage rejects it with the reason.
                 facility_id, key_period = None, period
+                digest = "unread:" + hashlib.sha256(
+                    f"{obj.key}|{obj.size}|{obj.modified_at.isoformat()}".encode()).hexdigest()
+            if (obj.key, digest) in seen_content:
+                unchanged += 1
+                continue
             new_rows.append(
                 (obj.key, digest, obj.size, obj.modified_at, obj.modified_at, facility_id,
                  key_period, "discovered", run_id, as_of)
@@ -105,10 +110,10 @@ def _quarantine(cur, store: LandingStore, file_id: int, key: str, reason: str, d
         if data is None:
             data = store.read(key)
         store.write(target, data)
-        store.write(target + ".reason.txt", (reason + "\n").encode("utf-8"))
-    except Exception as exc:  # the ledger keeps the reason even if the copy fails
+    except Exception as exc:  # an unreadable key: keep the reason, which says why
         log.warning("could not copy %s to quarantine: %s", key, exc)
-        target = None
+        reason = f"{reason} (the file itself could not be copied to quarantine)"
+    store.write(target + ".reason.txt", (reason + "\n").encode("utf-8"))
     cur.execute(
         """UPDATE ingest.file SET status = 'rejected', reason = %s, quarantine_key = %s,
                processed_at = %s WHERE file_id = %s""",

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pandas as pd
 import psycopg2
 import pytest
+from psycopg2 import sql
 
 from hmis.config import load_settings
 from hmis.demo.generator import generate
@@ -134,7 +135,8 @@ def test_state_reader_sees_marts_only_and_cannot_write(built, warehouse):
             for raw in ("facts.monthly_value", "ingest.file", "dq.result", "alerts.sent", "ref.contact"):
                 cur.execute("SAVEPOINT s")
                 with pytest.raises(psycopg2.errors.InsufficientPrivilege):
-                    cur.execute(f"SELECT 1 FROM {raw} LIMIT 1")  # fixed names
+                    schema, table = raw.split(".")
+                    cur.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(schema, table)))
                 cur.execute("ROLLBACK TO SAVEPOINT s")
             with pytest.raises(psycopg2.errors.InsufficientPrivilege):
                 cur.execute("DELETE FROM marts.district_monthly")
@@ -151,7 +153,7 @@ def test_district_reader_sees_only_its_district(built, warehouse):
             for role in ("district_reader_hisar", "district_reader_rohtak"):
                 cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
                 if not cur.fetchone():
-                    cur.execute(f"CREATE ROLE {role} NOLOGIN IN ROLE district_reader")  # fixed names
+                    cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN IN ROLE district_reader").format(sql.Identifier(role)))
             cur.execute("INSERT INTO marts.reader_scope VALUES ('district_reader_hisar', 'Hisar'), "
                         "('district_reader_rohtak', 'Rohtak') ON CONFLICT DO NOTHING")
             cur.execute("""INSERT INTO marts.district_monthly (state, district, period, item_code, value,

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from psycopg2 import sql
 
 from hmis.config import load_settings
 from hmis.demo.generator import generate
@@ -44,7 +45,14 @@ def _table_checksums() -> dict[str, str]:
     """A digest of every row of every table, in a stable order."""
     sums = {}
     for table in CHECKED_TABLES:
-        rows = _rows(f"SELECT t::text FROM {table} t ORDER BY 1")  # fixed table names only
+        schema, name = table.split(".")
+        conn = connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql.SQL("SELECT t::text FROM {} t ORDER BY 1").format(sql.Identifier(schema, name)))
+                rows = cur.fetchall()
+        finally:
+            conn.close()
         sums[table] = hashlib.sha256("\n".join(r[0] for r in rows).encode()).hexdigest()
     return sums
 

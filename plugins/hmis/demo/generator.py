@@ -614,7 +614,8 @@ def _private_institutions(rng: random.Random) -> list[tuple[str, str, str, bool]
     types = [t for t in _PRIVATE_TYPES for _ in range(_PRIVATE_COUNTS[t][0])]
     rng.shuffle(types)
     blocks = [block for block in BLOCKS for _ in range(_LAYOUT[block].private)]
-    assert len(types) == len(blocks)
+    if len(types) != len(blocks):
+        raise ValueError(f"layout places {len(blocks)} private institutions but the type counts give {len(types)}")
 
     unregistered: set[int] = set()
     for facility_type in _PRIVATE_TYPES:
