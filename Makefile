@@ -31,7 +31,7 @@ browser:
 test-unit: setup
 	$(BIN)/pytest -m "unit or dags"
 
-test-integration: setup
+test-integration: setup browser
 	$(BIN)/pytest -m integration
 
 lint: setup

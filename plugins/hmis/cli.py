@@ -130,9 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     services.add_argument("action", choices=["start", "stop", "status"])
     services.set_defaults(func=cmd_services)
 
+    from hmis.report.cli import register as register_report
     from hmis.signals.cli import register as register_signals
 
     register_signals(sub)
+    register_report(sub)
     return parser
 
 

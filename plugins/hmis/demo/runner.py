@@ -155,6 +155,9 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
             )
             ultrasound = cur.fetchall()
         conn.rollback()
+        from hmis.report import write_report
+
+        report_path = write_report(conn, settings.reports_dir, "Hisar", periods[-1], truth.as_of)
     finally:
         conn.close()
     lines = [render(summary), ""]
@@ -191,6 +194,7 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
     lines += [
         "",
         "where to look:",
+        f"  compliance report   {report_path}  (open in a browser; `hmis report --period YYYY-MM` for others)",
         f"  officer e-mails     {settings.var_dir / 'mail'}  ({len(new_mail)} new this run; .eml files)",
         f"  quarantined files   {settings.var_dir / 'landing' / 'quarantine'}  (each with a .reason.txt)",
         "  quality results     hmis sql \"SELECT * FROM dq.result ORDER BY file_id\"",
@@ -204,6 +208,7 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
         f"  exports for state   {settings.export_url}/exports  (per period: Parquet, CSV, DHIS2 JSON, manifest.json)",
         f"  data dictionary     {settings.export_url}/exports/data_dictionary.md",
         f"  Airflow logs        {settings.var_dir / 'airflow' / 'logs'}",
+        "  Airflow UI          see docs/runbook.md (api-server on 127.0.0.1:8080, user admin)",
         f"  intended truth      {settings.var_dir / 'demo' / 'truth.json'}",
     ]
     if server is not None:

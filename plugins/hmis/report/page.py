@@ -87,9 +87,10 @@ def render_report(conn, district: str, period: str, as_of: datetime) -> str:
     """The HTML page for ``district`` and ``period`` with figures as the warehouse holds them.
 
     ``as_of`` is the moment the figures describe (the pipeline run's logical date); it is
-    printed, never the wall clock. Reads only. Raises ``hmis.periods.PeriodError`` for a
-    malformed period and ``hmis.report.queries.ReportInputError`` for a district the
-    registry does not know.
+    printed, never the wall clock. Reads only, and ends the connection's transaction with a
+    rollback (so pass a connection without uncommitted work). Raises
+    ``hmis.periods.PeriodError`` for a malformed period and
+    ``hmis.report.queries.ReportInputError`` for a district the registry does not know.
     """
     parse_period(period)
     if as_of.tzinfo is None:
