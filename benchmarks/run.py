@@ -17,7 +17,6 @@ stopped at the end. The results go to ``benchmarks/results/<scale>-<date>.json``
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -82,25 +81,6 @@ def _fresh_database(server) -> None:
     finally:
         admin.close()
 
-
-@contextlib.contextmanager
-def _output_to(path: Path):
-    """Send this process's stdout/stderr (Airflow's task logs included) to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(path, "w", encoding="utf-8") as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            for saved_fd, fd in zip(saved, (1, 2)):
-                os.dup2(saved_fd, fd)
-                os.close(saved_fd)
 
 
 def _say(text: str) -> None:
@@ -329,16 +309,16 @@ def run_tasks(as_of, label: str, new_rows: int) -> dict:
 
 def run_airflow(settings, as_of, direct: dict, results: dict) -> None:
     """The same month through real Airflow once; compare with the direct task calls."""
-    from hmis.runtime import configure_airflow, ensure_airflow_db, run_dag
+    from hmis.runtime import configure_airflow, ensure_airflow_db, output_to, run_dag
 
     home = configure_airflow(settings, Path(os.environ["AIRFLOW_HOME"]))
     log_path = WORK / "airflow-run.log"
     started = time.perf_counter()
-    with _output_to(log_path):
+    with output_to(log_path):
         ensure_airflow_db(home)
     migrate_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    with _output_to(log_path):
+    with output_to(log_path):
         dag_run = run_dag(settings, as_of)
     wall = time.perf_counter() - started
     instances = {ti.task_id: ti for ti in dag_run.get_task_instances()}

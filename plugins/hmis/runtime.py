@@ -6,6 +6,7 @@ Airflow reads its configuration from the environment when it is first imported, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -80,3 +81,25 @@ def run_dag(settings: Settings, logical_date: datetime, dag_id: str = DAG_ID):
     ensure_airflow_db(home)
     dag = load_dag(settings, dag_id)
     return dag.test(logical_date=logical_date)
+
+
+@contextlib.contextmanager
+def output_to(path: Path):
+    """Send everything this process writes to stdout/stderr (Airflow's task logs included)
+    to ``path``. File descriptors are redirected, not just ``sys.stdout``, because Airflow's
+    log handlers hold on to the streams they found at import time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "w", encoding="utf-8") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for saved_fd, fd in zip(saved, (1, 2)):
+                os.dup2(saved_fd, fd)
+                os.close(saved_fd)

@@ -50,6 +50,17 @@ def transaction(conn_id: str = WAREHOUSE_CONN_ID) -> Iterator[Connection]:
         conn.close()
 
 
+def fetch_all(statement, params=(), conn_id: str = WAREHOUSE_CONN_ID) -> list[tuple]:
+    """Run one query on a fresh connection and return all its rows (for scripts and checks)."""
+    conn = connect(conn_id)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
 def sql_file(relative: str) -> str:
     """Text of ``sql/<relative>`` from the project's SQL folder."""
     return (load_settings().sql_dir / relative).read_text(encoding="utf-8")

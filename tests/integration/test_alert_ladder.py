@@ -21,7 +21,7 @@ from hmis.config import load_settings
 from hmis.demo.generator import generate
 from hmis.periods import REPORTING_TZ, due_at
 from hmis.runtime import load_dag, run_dag
-from hmis.warehouse import connect
+from hmis.warehouse import fetch_all as _rows
 
 pytestmark = pytest.mark.integration
 
@@ -43,14 +43,6 @@ def rung_opens(n: int) -> datetime:
 # --------------------------------------------------------------------------- helpers
 
 
-def _rows(query, params=()):
-    conn = connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def _read_csv(path) -> list[dict]:

@@ -27,7 +27,7 @@ import pytest
 from hmis import tasks
 from hmis.demo.generator import generate
 from hmis.periods import REPORTING_TZ
-from hmis.warehouse import connect
+from hmis.warehouse import fetch_all as rows
 
 pytestmark = pytest.mark.integration
 
@@ -55,14 +55,6 @@ class Case:
     values: dict | None = None  # what must be loaded for a loaded case
 
 
-def rows(query, params=()):
-    conn = connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def table(records, sep=",") -> str:

@@ -19,6 +19,7 @@ from hmis.demo.generator import generate
 from hmis.periods import REPORTING_TZ
 from hmis.runtime import run_dag
 from hmis.warehouse import connect
+from hmis.warehouse import fetch_all as _rows
 
 AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
 CHECKED_TABLES = [
@@ -31,14 +32,6 @@ CHECKED_TABLES = [
 pytestmark = pytest.mark.integration
 
 
-def _rows(query, params=()):
-    conn = connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def _table_checksums() -> dict[str, str]:

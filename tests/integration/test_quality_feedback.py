@@ -9,21 +9,13 @@ from hmis.config import load_settings
 from hmis.demo.generator import generate
 from hmis.periods import REPORTING_TZ
 from hmis.runtime import run_dag
-from hmis.warehouse import connect
+from hmis.warehouse import fetch_all as rows
 
 pytestmark = pytest.mark.integration
 
 AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
 
 
-def rows(query, params=()):
-    conn = connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def write_file(landing, period, name, values, arrived):

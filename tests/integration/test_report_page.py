@@ -27,6 +27,7 @@ from hmis.report import render_report, write_report
 from hmis.report.cli import register
 from hmis.runtime import run_dag
 from hmis.warehouse import connect, migrate
+from hmis.warehouse import fetch_all as _rows
 
 pytestmark = pytest.mark.integration
 
@@ -88,14 +89,6 @@ def _parse(page: str) -> list[Element]:
     return collector.elements
 
 
-def _rows(query, params=()):
-    conn = connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def _render(period: str = PERIOD) -> str:

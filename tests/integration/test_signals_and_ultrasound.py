@@ -21,6 +21,7 @@ from hmis.demo.generator import generate
 from hmis.periods import REPORTING_TZ
 from hmis.runtime import run_dag
 from hmis.warehouse import connect
+from hmis.warehouse import fetch_all as _rows
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +31,6 @@ TEST_KEY = "test-only-pseudonym-key"
 DIGIT_RUNS = re.compile(r"[0-9]{11,}")
 
 
-def _rows(query, params=()):
-    conn = connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def _run_signals_dag():

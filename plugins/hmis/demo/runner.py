@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from hmis.config import Settings
 from hmis.periods import REPORTING_TZ, period_of, shift_period
@@ -41,7 +38,7 @@ def ladder_run_dates(settings: Settings, period: str, as_of: datetime) -> list[d
 def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int) -> int:
     from hmis.demo.generator import generate
     from hmis.demo.population import write_population
-    from hmis.runtime import latest_scheduled_run, run_dag, start_embedded_warehouse
+    from hmis.runtime import latest_scheduled_run, output_to, run_dag, start_embedded_warehouse
     from hmis.services.smtp_sink import SmtpSink
 
     started = time.monotonic()
@@ -65,7 +62,7 @@ def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int)
           "(a backfill)")
     print(f"    (Airflow's own output goes to {run_log})")
     states = []
-    with SmtpSink(mail_dir) as sink, _output_to(run_log):
+    with SmtpSink(mail_dir) as sink, output_to(run_log):
         os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
         os.environ["HMIS_OPEN_PERIODS"] = str(HISTORY_MONTHS)
         states.append(str(run_dag(settings, history_date).state))
@@ -84,30 +81,6 @@ def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int)
     print(_report(settings, truth, new_mail, server, truth.periods[-months:]))
     return 0 if all(s.endswith("success") for s in states) else 1
 
-
-@contextlib.contextmanager
-def _output_to(path: Path):
-    """Send everything written to stdout/stderr (Airflow's task logs included) to a file.
-
-    File descriptors are redirected, not just ``sys.stdout``, because Airflow's log
-    handlers hold on to the streams they found at import time.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(path, "w", encoding="utf-8") as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> str:
