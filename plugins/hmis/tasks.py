@@ -136,13 +136,21 @@ def export_marts(as_of: datetime, periods: list[str]) -> dict:
     store = open_store(settings.export_url)
 
     def work(conn):
+        from hmis.report import write_report
+
         manifests = [export_period(conn, store, p, as_of) for p in periods]
         store.write("exports/data_dictionary.md", dictionary.render(conn, as_of).encode("utf-8"))
-        return manifests
+        with conn.cursor() as cur:
+            cur.execute("SELECT DISTINCT district FROM ref.facility ORDER BY 1")
+            districts = [row[0] for row in cur.fetchall()]
+        conn.rollback()
+        # The officers' compliance page for each district and exported month, beside the data.
+        reports = [write_report(conn, store, d, p, as_of) for p in periods for d in districts]
+        return manifests, reports
 
-    manifests = _with_conn(work)
+    manifests, reports = _with_conn(work)
     return {"exported_periods": periods, "files": sum(len(m["files"]) for m in manifests) + len(manifests),
-            "store": settings.export_url}
+            "reports": reports, "store": settings.export_url}
 
 
 def notify_officers(as_of: datetime) -> dict:

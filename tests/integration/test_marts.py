@@ -168,6 +168,10 @@ def test_district_reader_sees_only_its_district(built, warehouse):
         conn.close()
 
 
+def _month_name(period: str) -> str:
+    return datetime.strptime(period, "%Y-%m").strftime("%B %Y")
+
+
 def test_exports_round_trip_and_the_manifest_matches(built, tmp_path):
     root = tmp_path / "state-store" / "exports"
     for period in built.periods:
@@ -186,3 +190,7 @@ def test_exports_round_trip_and_the_manifest_matches(built, tmp_path):
         assert {v["orgUnit"] for v in dhis2["dataValues"]} == {"72"}
         assert sorted((v["dataElement"], int(v["value"])) for v in dhis2["dataValues"]) == sorted(stored)
     assert "marts.district_monthly" in (root / "data_dictionary.md").read_text()
+    # the officers' compliance page travels with each exported month
+    for period in built.periods:
+        page = (tmp_path / "state-store" / "reports" / period / "compliance-hisar.html").read_text(encoding="utf-8")
+        assert "HMIS compliance report" in page and _month_name(period) in page
