@@ -88,6 +88,9 @@ SCALES: dict[str, ScaleSpec] = {
     "district": ScaleSpec("district", states=1, districts_per_state=1, facilities_per_district=266),
     # Haryana: 22 districts, 6,050 facilities.
     "state": ScaleSpec("state", states=1, districts_per_state=22, facilities_per_district=275),
+    # 10,000 facility-months: the size at which validation is reported on its own
+    # (run with --skip tasks --skip incremental --skip baselines).
+    "validate10k": ScaleSpec("validate10k", states=1, districts_per_state=40, facilities_per_district=250),
     # India: 36 states and UTs, 720 districts, 201,600 facilities.
     "national": ScaleSpec("national", states=36, districts_per_state=20, facilities_per_district=280),
 }

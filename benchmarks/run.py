@@ -356,7 +356,9 @@ def dag_structure(settings) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=("district", "state", "national"), required=True)
+    from benchmarks.generator import SCALES
+
+    parser.add_argument("--scale", choices=tuple(SCALES), required=True)
     parser.add_argument("--keep", action="store_true",
                         help="keep the generated landing store and the warehouse's files in benchmarks/.work")
     parser.add_argument("--skip", action="append", default=[], choices=PHASES, help="skip a phase (repeatable)")
@@ -368,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="results file (default results/<scale>-<date>.json)")
     args = parser.parse_args(argv)
 
-    from benchmarks.generator import SCALES, run_dates
+    from benchmarks.generator import run_dates
 
     spec = SCALES[args.scale]
     scale_dir = WORK / spec.name

@@ -84,7 +84,7 @@ def run_dag(settings: Settings, logical_date: datetime, dag_id: str = DAG_ID):
 
 
 @contextlib.contextmanager
-def output_to(path: Path):
+def output_to(path: Path, append: bool = False):
     """Send everything this process writes to stdout/stderr (Airflow's task logs included)
     to ``path``. File descriptors are redirected, not just ``sys.stdout``, because Airflow's
     log handlers hold on to the streams they found at import time."""
@@ -92,7 +92,7 @@ def output_to(path: Path):
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with open(path, "w", encoding="utf-8") as sink:
+    with open(path, "a" if append else "w", encoding="utf-8") as sink:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:

@@ -36,8 +36,15 @@ def collect(conn, periods: list[str], run_id: str) -> dict:
         alerts = {p: {"sent": s, "failed": f} for p, s, f in cur.fetchall()}
         cur.execute("SELECT count(*) FROM dq.result WHERE period = ANY(%s)", (periods,))
         findings = cur.fetchone()[0]
+        # district-periods whose marts were (re)built by this run: built_at is the run's date
+        cur.execute(
+            """SELECT count(*) FROM marts.build_state b JOIN ingest.run r ON r.logical_date = b.built_at
+                WHERE r.run_id = %s AND b.period = ANY(%s)""",
+            (run_id, periods),
+        )
+        marts_rebuilt = cur.fetchone()[0]
     conn.rollback()
-    result = {"run_id": run_id, "periods": {}, "dq_findings": findings}
+    result = {"run_id": run_id, "periods": {}, "dq_findings": findings, "marts_rebuilt": marts_rebuilt}
     for period in periods:
         statuses = {s: 0 for s in STATUSES}
         statuses.update({s: n for p, s, n in status_counts if p == period})
@@ -64,5 +71,8 @@ def render(summary: dict) -> str:
             f"{row['missing']:>9}{row['rejected']:>10}{row['pending']:>9}"
             f"{sum(row['files'].values()):>7}{row['values_loaded']:>9}{row['alerts']['sent']:>8}"
         )
-    lines.append(f"data-quality findings recorded: {summary['dq_findings']}")
+    lines.append(f"data-quality findings recorded: {summary['dq_findings']} "
+                 "(dq.result; feedback documents under feedback/ in the landing store; GX Data Docs in "
+                 "<var>/data_docs/index.html)")
+    lines.append(f"district-periods of the marts rebuilt by this run: {summary.get('marts_rebuilt', 0)}")
     return "\n".join(lines)

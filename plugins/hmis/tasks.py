@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from hmis import alerts, compliance, ingest, marts
 from hmis.config import load_settings
@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 
 def run_key(as_of: datetime) -> str:
-    """The ledger's name for a run: its logical date, so re-runs of a date share it."""
-    return f"run@{as_of.isoformat()}"
+    """The ledger's name for a run: its logical date in UTC, so re-runs of a date share it
+    whichever time zone the moment was given in."""
+    return f"run@{as_of.astimezone(UTC).isoformat()}"
 
 
 def periods_for(as_of: datetime) -> list[str]:

@@ -19,6 +19,13 @@ def history_run_date(as_of: datetime, months: int) -> datetime:
     return datetime(year, month, 27, 6, 0, tzinfo=REPORTING_TZ)
 
 
+def _progress(done: int, total: int, label: str) -> None:
+    """A one-line progress bar, redrawn in place."""
+    width = 30
+    filled = round(width * done / total)
+    print(f"\r    [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<28}", end="", flush=True)
+
+
 def ladder_run_dates(settings: Settings, period: str, as_of: datetime) -> list[datetime]:
     """06:00 IST on each day an alert rung opens for ``period``, before ``as_of``."""
     from hmis.alert_policy import load_policy
@@ -58,24 +65,26 @@ def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int)
     before = len(list(mail_dir.glob("*.eml"))) if mail_dir.exists() else 0
     run_log = settings.var_dir / "demo" / "airflow-run.log"
     history_date = history_run_date(as_of, months)
-    print(f"3/5 history: DAG hmis_monthly for {history_date:%d %b %Y} over the {HISTORY_MONTHS} earlier months "
-          "(a backfill)")
+    ladder = ladder_run_dates(settings, truth.periods[-1], as_of)
+    # (logical date, DAG, open periods): the history backfill, the alert-ladder days of the
+    # latest month, today's run, and the signals DAG (dag.test() does not fire Asset
+    # schedules, so it is run explicitly).
+    plan = ([(history_date, "hmis_monthly", HISTORY_MONTHS)] + [(d, "hmis_monthly", months) for d in ladder]
+            + [(as_of, "hmis_monthly", months), (as_of, "hmis_signals", months)])
+    print(f"3/5 pipeline: {len(plan)} Airflow runs — history backfill for {history_date:%d %b %Y}, the alert-ladder "
+          f"days ({', '.join(f'{d:%d %b}' for d in ladder)}), {as_of:%d %b %Y %H:%M} IST, then hmis_signals")
     print(f"    (Airflow's own output goes to {run_log})")
     states = []
-    with SmtpSink(mail_dir) as sink, output_to(run_log):
+    with SmtpSink(mail_dir) as sink:
         os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
-        os.environ["HMIS_OPEN_PERIODS"] = str(HISTORY_MONTHS)
-        states.append(str(run_dag(settings, history_date).state))
-        os.environ["HMIS_OPEN_PERIODS"] = str(months)
-        # The daily runs on which the latest month's alert rungs open, then today's run.
-        for ladder_date in ladder_run_dates(settings, truth.periods[-1], as_of):
-            states.append(str(run_dag(settings, ladder_date).state))
-        states.append(str(run_dag(settings, as_of).state))
-        # dag.test() does not fire Asset-scheduled DAGs, so the signals DAG is run explicitly.
-        states.append(str(run_dag(settings, as_of, dag_id="hmis_signals").state))
-    ladder = ", ".join(f"{d:%d %b}" for d in ladder_run_dates(settings, truth.periods[-1], as_of))
-    print(f"4/5 pipeline: DAG hmis_monthly on the alert-ladder days ({ladder}) and {as_of:%d %b %Y %H:%M} IST, "
-          f"then DAG hmis_signals: {', '.join(s.rsplit('.', 1)[-1] for s in states)}")
+        for number, (logical_date, dag_id, open_count) in enumerate(plan, start=1):
+            _progress(number - 1, len(plan), f"{dag_id} {logical_date:%d %b %Y}")
+            os.environ["HMIS_OPEN_PERIODS"] = str(open_count)
+            with output_to(run_log, append=number > 1):
+                states.append(str(run_dag(settings, logical_date, dag_id=dag_id).state))
+        _progress(len(plan), len(plan), "done")
+        print()
+    print(f"4/5 runs: {', '.join(s.rsplit('.', 1)[-1] for s in states)}")
     new_mail = sorted(mail_dir.glob("*.eml"))[before:]
     print(f"5/5 report ({time.monotonic() - started:.0f} s)\n")
     print(_report(settings, truth, new_mail, server, truth.periods[-months:]))
