@@ -366,11 +366,28 @@ class _Breaker:
     reason: str | None = None
 
 
+def _attach_report(conn, message: EmailMessage, district: str, period: str, as_of: datetime) -> None:
+    """District digests carry the district's compliance page for the month (rates by block,
+    trend, heatmap, registration gap). A page that cannot be built never holds up the alert."""
+    from hmis.report import render_report
+
+    try:
+        page = render_report(conn, district, period, as_of)
+    except Exception as exc:  # the alert matters more than its attachment
+        log.warning("no compliance page attached for %s %s: %s", district, period, exc)
+        conn.rollback()
+        return
+    message.add_attachment(page, subtype="html", charset="utf-8",
+                           filename=f"hmis-compliance-{district.lower()}-{period}.html")
+
+
 def _deliver(conn, planned: PlannedAlert, key: str, as_of: datetime, run_id: str, sender: str,
              breaker: _Breaker) -> tuple[str, str | None]:
     """Claim, send and settle one alert; returns (outcome, error)."""
     message_id = message_id_for(key, sender)
     message = planned.build(as_of, sender, message_id)
+    if planned.kind == KIND_NON_SUBMISSION and planned.area_level == "district":
+        _attach_report(conn, message, planned.area, planned.period, as_of)
     lines = planned.alert.lines
     with conn, conn.cursor() as cur:
         cur.execute(_CLAIM, {

@@ -120,7 +120,8 @@ def listed(message) -> dict[str, str]:
 
 def assert_readable(message, *phrases: str) -> None:
     """Both parts are there and carry the Hindi text as well as the English."""
-    parts = {p.get_content_type(): p.get_content() for p in message.walk() if not p.is_multipart()}
+    parts = {p.get_content_type(): p.get_content() for p in message.walk()
+             if not p.is_multipart() and not p.is_attachment()}
     assert "text/plain" in parts and "text/html" in parts, list(parts)
     for content in (parts["text/plain"], parts["text/html"]):
         for phrase in phrases:
@@ -212,6 +213,9 @@ def test_ladder_tells_each_officer_once_and_drops_facilities_that_report(demo, m
     assert message["To"] == nodal
     assert message["Subject"] == f"[HMIS] Hisar — {len(expected)} facilities have not submitted October 2026 (due 5 Nov)"
     assert listed(message) == expected
+    # the district digest carries the month's compliance page for the district
+    page = next(p for p in message.iter_attachments() if p.get_filename().endswith(".html")).get_content()
+    assert "HMIS compliance report — Hisar district, October 2026" in page and "heatmap" in page.lower()
     dropped = {fid for fid, status in demo.defaulters(day(1)).items()} - set(expected)
     assert dropped, "some facility should report between day 1 and day 3"
     assert not dropped & set(listed(message))
