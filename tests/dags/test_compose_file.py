@@ -194,7 +194,9 @@ def test_airflow_services_run_the_right_commands(services):
 def test_airflow_environment(services):
     for name in AIRFLOW_SERVICES:
         env = services[name]["environment"]
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name
+        # LocalExecutor unless the operator opts into the Celery profile
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379" in env["AIRFLOW__CELERY__BROKER_URL"]
         assert str(env["AIRFLOW__CORE__LOAD_EXAMPLES"]).lower() == "false", name
         assert str(env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"]).lower() == "true", name
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/", name
@@ -444,3 +446,14 @@ def test_docker_compose_config_refuses_a_missing_secret(tmp_path):
     )
     assert result.returncode != 0, "compose accepted an empty WAREHOUSE_PASSWORD"
     assert "WAREHOUSE_PASSWORD" in result.stderr
+
+
+@pytest.mark.dags
+def test_celery_profile_offers_a_broker_and_workers(services):
+    for name in ("redis", "airflow-worker"):
+        assert services[name].get("profiles") == ["celery"], name
+        assert "healthcheck" in services[name], name
+    assert services["airflow-worker"]["command"] == "celery worker"
+    assert services["airflow-worker"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    for name in AIRFLOW_SERVICES:
+        assert "profiles" not in services[name], name  # the default stack needs no profile
