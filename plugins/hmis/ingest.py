@@ -21,7 +21,7 @@ from psycopg2.extras import execute_values
 
 from hmis.feedback import resolve_superseded, write_feedback
 from hmis.landing import LandingStore
-from hmis.parse import SubmissionError, parse_submission
+from hmis.parse import SubmissionError, parse_records
 from hmis.periods import is_period
 from hmis.registry import read_registry
 from hmis.submission_keys import KeyLayoutError, parse_key, period_prefix, quarantine_key
@@ -161,7 +161,7 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
                             "send one facility's month per file"
                         )
                     data = store.read(key)
-                    frame = parse_submission(data, layout.extension, max_bytes)
+                    records = parse_records(data, layout.extension, max_bytes)
                 except (KeyLayoutError, SubmissionError) as exc:
                     reason = f"{key}: {exc}"
                     _quarantine(cur, store, file_id, key, reason, data, now)
@@ -172,7 +172,7 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
                                    period, [finding], "rejected", now)
                     rejected += 1
                     continue
-                good.append((file_id, frame))
+                good.append((file_id, records))
             # One DELETE, one COPY and one UPDATE per batch rather than per file. The DELETE
             # clears rows a crashed earlier attempt may have staged for these files.
             ids = [file_id for file_id, _ in good]
@@ -180,14 +180,14 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
             rows_staged += copy_rows(
                 cur, "ingest.staged_value",
                 ["file_id", "row_no", "facility_id", "period", "item_code", "value_raw"],
-                ((file_id, *rec) for file_id, frame in good for rec in frame.itertuples(index=False, name=None)),
+                ((file_id, *rec) for file_id, records in good for rec in records),
             )
             if good:
                 execute_values(
                     cur,
                     """UPDATE ingest.file f SET status = 'parsed', row_count = v.n
                          FROM (VALUES %s) AS v(file_id, n) WHERE f.file_id = v.file_id""",
-                    [(file_id, len(frame)) for file_id, frame in good],
+                    [(file_id, len(records)) for file_id, records in good],
                 )
             parsed += len(good)
     return {"parsed_files": parsed, "unreadable_files": rejected, "rows_staged": rows_staged}

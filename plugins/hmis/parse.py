@@ -196,11 +196,38 @@ def _screen(where: str, column: str, text: str) -> str:
     return stripped
 
 
-def _records(rows: list[tuple[int, list[str]]], positions: list[int], label: str) -> pd.DataFrame:
-    records = [
+_FORMULA_START_RE = re.compile(r"(?:^|,)[ \t]*(?:[=@]|[+-][A-Za-z])", re.MULTILINE)
+_FORMULA_MARKS = ("=", "@", ",+", ",-", "\n+", "\n-", " +", " -", "\t+", "\t-")
+_DIGIT_RUN_RE = re.compile(r"\d[\d \-]{9,}")  # anything IDENTIFIER_RE can match starts like this
+
+
+def _plainly_safe(text: str) -> bool:
+    """True when no cell of the whole text can fail :func:`_screen`: no identifier-like
+    digit run, no quotes (so no cell spans lines), no null marker, no formula start and no
+    line longer than a cell may be. Clean files, the usual case, then skip the per-cell
+    checks, which otherwise cost half of parsing."""
+    if '"' in text or NULL_MARKER in text:
+        return False
+    # Cheap look-outs first; the exact patterns run only where they might match.
+    if _DIGIT_RUN_RE.search(text) and IDENTIFIER_RE.search(text):
+        return False
+    if any(mark in text for mark in _FORMULA_MARKS) and _FORMULA_START_RE.search(text):
+        return False
+    return max(map(len, text.splitlines()), default=0) <= MAX_CELL_CHARS
+
+
+def _records(rows: list[tuple[int, list[str]]], positions: list[int], label: str,
+             screened: bool = False) -> list[tuple]:
+    """(line, facility_id, period, item_code, value) per row: the long table's records."""
+    if screened:
+        return [(number, *(row[pos].strip() for pos in positions)) for number, row in rows]
+    return [
         (number, *(_screen(f"{label} {number}", col, row[pos]) for col, pos in zip(REQUIRED_COLUMNS, positions)))
         for number, row in rows
     ]
+
+
+def _frame(records: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=list(OUTPUT_COLUMNS))
 
 
@@ -252,7 +279,7 @@ def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def parse_csv(data: bytes) -> pd.DataFrame:
+def _csv_records(data: bytes) -> list[tuple]:
     """Parse a long CSV (``facility_id,period,item_code,value``) into the long table.
 
     Extra columns are allowed and ignored; trailing empty cells (as Excel writes them) are
@@ -283,13 +310,13 @@ def parse_csv(data: bytes) -> pd.DataFrame:
                     if len(row) > width else "")
             raise SubmissionError(f"line {number} has {len(row)} fields but the header has {width}{hint}")
         checked.append((number, row))
-    return _records(checked, positions, "line")
+    return _records(checked, positions, "line", screened=_plainly_safe(text))
 
 
 # --------------------------------------------------------------------------- DHIS2 JSON
 
 
-def parse_dhis2_json(data: bytes) -> pd.DataFrame:
+def _json_records(data: bytes) -> list[tuple]:
     """Parse a DHIS2 ``dataValueSets`` document (period ``YYYYMM``, orgUnit, dataElement).
 
     Numbers are kept as the text that was sent (``12.0`` stays ``12.0``), so validation
@@ -365,7 +392,7 @@ def _cell_text(value, column: str) -> str:
     return str(value)
 
 
-def parse_xlsx(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> pd.DataFrame:
+def _xlsx_records(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> list[tuple]:
     """Parse an Excel workbook holding the long table on one sheet.
 
     The sheet is the one whose header row (within its first rows) names the four columns;
@@ -425,9 +452,31 @@ def parse_xlsx(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> pd.DataFrame:
 # --------------------------------------------------------------------------- entry point
 
 
+def parse_csv(data: bytes) -> pd.DataFrame:
+    """Parse a long CSV (``facility_id,period,item_code,value``) into the long table."""
+    return _frame(_csv_records(data))
+
+
+def parse_dhis2_json(data: bytes) -> pd.DataFrame:
+    """Parse a DHIS2 ``dataValueSets`` document into the long table."""
+    return _frame(_json_records(data))
+
+
+def parse_xlsx(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> pd.DataFrame:
+    """Parse the one-sheet long layout of an ``.xlsx`` workbook into the long table."""
+    return _frame(_xlsx_records(data, max_bytes))
+
+
 def parse_submission(data: bytes, extension: str, max_bytes: int) -> pd.DataFrame:
+    """Parse a file of the given type into the long table (see :func:`parse_records`)."""
+    return _frame(parse_records(data, extension, max_bytes))
+
+
+def parse_records(data: bytes, extension: str, max_bytes: int) -> list[tuple]:
     """Parse a file of the given type (``csv``, ``json`` or ``xlsx``), enforcing the size
-    limit first; raise :class:`SubmissionError` with the reason if it cannot be read."""
+    limit first; raise :class:`SubmissionError` with the reason if it cannot be read.
+    Returns (line, facility_id, period, item_code, value) tuples — the loader streams them
+    straight into COPY without building a frame per file."""
     if len(data) > max_bytes:
         raise SubmissionError(
             f"the file is {len(data):,} bytes, over the limit of {max_bytes:,}; "
@@ -443,7 +492,7 @@ def parse_submission(data: bytes, extension: str, max_bytes: int) -> pd.DataFram
             what = found[1] if found else "text or an unknown format"
             raise SubmissionError(f"the file is named .xlsx but is {what}, not an Excel workbook; "
                                   "upload it under the name its format has (.csv for CSV text)")
-        return parse_xlsx(data, max_bytes)
+        return _xlsx_records(data, max_bytes)
     if extension == "json":
-        return parse_dhis2_json(data)
-    return parse_csv(data)
+        return _json_records(data)
+    return _csv_records(data)
