@@ -39,7 +39,7 @@ XLSX_MAX_ENTRIES = 500
 XLSX_MAX_SHEETS = 50
 XLSX_MAX_ROWS = 100_000
 XLSX_HEADER_SEARCH_ROWS = 10
-NULL_MARKER = "\\N"  # the warehouse's COPY null marker; a cell must never turn into a database NULL
+NULL_MARKER = "\\N"  # a database null marker in a count cell is a broken export: refused with its reason
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes"))

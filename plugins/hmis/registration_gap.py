@@ -103,12 +103,23 @@ def refresh(conn, as_of: datetime) -> dict:
     return {"not_registered": len(rows), "not_registered_private": private}
 
 
-def read_gap(conn) -> list[GapRow]:
-    """The gap as the latest run left it."""
+def gap_rows(cur, district: str | None = None) -> list[GapRow]:
+    """The gap as the latest run left it, longest-unregistered first within each block;
+    one district's only when ``district`` is given. Reads through the caller's cursor."""
     columns = sql.SQL(", ").join(map(sql.Identifier, GAP_COLUMNS[:-1]))
+    where = sql.SQL("WHERE district = %s") if district else sql.SQL("")
+    cur.execute(
+        sql.SQL("SELECT {} FROM compliance.registration_gap {} "
+                "ORDER BY state, district, block, days_unregistered DESC NULLS LAST, name, facility_id")
+        .format(columns, where),
+        (district,) if district else None,
+    )
+    return [GapRow(*row) for row in cur.fetchall()]
+
+
+def read_gap(conn) -> list[GapRow]:
+    """The whole gap, on its own connection's transaction."""
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT {} FROM compliance.registration_gap ORDER BY state, district, block, facility_id")
-                    .format(columns))
-        rows = [GapRow(*row) for row in cur.fetchall()]
+        rows = gap_rows(cur)
     conn.rollback()
     return rows

@@ -103,13 +103,30 @@ def migrate(conn: Connection, migrations_dir: Path | None = None) -> list[str]:
     return applied
 
 
+class _CopyNull(float):
+    """Written by the csv module as a bare ``\\N``, which COPY reads as NULL."""
+
+    def __str__(self) -> str:
+        return "\\N"
+
+    __repr__ = __str__
+
+
+_NULL = _CopyNull()
+
+
 def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """COPY ``rows`` into ``schema.table`` through an in-memory CSV buffer."""
+    """COPY ``rows`` into ``schema.table`` through an in-memory CSV buffer.
+
+    Every text value is quoted (QUOTE_NONNUMERIC) and only a missing value is written as a
+    bare ``\\N``, so a submitted cell that happens to read ``\\N`` stays text and never
+    turns into a database NULL.
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     count = 0
     for row in rows:
-        writer.writerow(["\\N" if value is None else value for value in row])
+        writer.writerow([_NULL if value is None else value for value in row])
         count += 1
     if not count:
         return 0

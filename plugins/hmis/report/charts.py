@@ -97,6 +97,19 @@ def _path(points: Sequence[tuple[float, float] | None]) -> str:
     return " ".join(parts)
 
 
+def _y_grid(y_of, y_max: float, left: float, plot_w: float, label) -> list[str]:
+    """Five horizontal grid lines from 0 to ``y_max`` with their labels on the left."""
+    parts = []
+    for step in range(5):
+        tick = y_max * step / 4
+        y = y_of(tick)
+        parts.append(f'<line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(left + plot_w)}" y2="{_n(y)}" '
+                     f'stroke="{GRID_COLOUR}" stroke-width="1"/>')
+        parts.append(f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" font-size="11" text-anchor="end" '
+                     f'fill="{AXIS_COLOUR}">{label(tick)}</text>')
+    return parts
+
+
 def _x_axis(periods: Sequence[str], left: float, plot_width: float, baseline: float) -> list[str]:
     out = [f'<line x1="{_n(left)}" y1="{_n(baseline)}" x2="{_n(left + plot_width)}" y2="{_n(baseline)}" '
            f'stroke="{AXIS_COLOUR}" stroke-width="1"/>']
@@ -155,14 +168,7 @@ def line_chart(
         return baseline - min(max(value / y_max, 0.0), 1.0) * plot_h
 
     out = _open_svg(chart_id, width, height, title, desc)
-    for step in range(5):
-        tick = y_max * step / 4
-        y = y_of(tick)
-        label = f"{tick * 100:.0f} %" if as_percent else _tick(tick)
-        out.append(f'<line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(left + plot_w)}" y2="{_n(y)}" '
-                   f'stroke="{GRID_COLOUR}" stroke-width="1"/>')
-        out.append(f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" font-size="11" text-anchor="end" '
-                   f'fill="{AXIS_COLOUR}">{label}</text>')
+    out += _y_grid(y_of, y_max, left, plot_w, (lambda t: f"{t * 100:.0f} %") if as_percent else _tick)
     out += _x_axis(periods, left, plot_w, baseline)
     for s in series:
         points = [
@@ -259,13 +265,7 @@ def signal_chart(
         return baseline - min(max(value / y_max, 0.0), 1.0) * plot_h
 
     out = _open_svg(chart_id, width, height, title, desc)
-    for step in range(5):
-        tick = y_max * step / 4
-        y = y_of(tick)
-        out.append(f'<line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(left + plot_w)}" y2="{_n(y)}" '
-                   f'stroke="{GRID_COLOUR}" stroke-width="1"/>')
-        out.append(f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" font-size="11" text-anchor="end" '
-                   f'fill="{AXIS_COLOUR}">{_tick(tick)}</text>')
+    out += _y_grid(y_of, y_max, left, plot_w, _tick)
     out += _x_axis(periods, left, plot_w, baseline)
     for index, (period, value, alarm) in enumerate(zip(periods, observed, alarms, strict=True)):
         if value is None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from hmis.periods import due_at, shift_period
+from hmis.registration_gap import GapRow, gap_rows
 
 WINDOW_MONTHS = 12
 REGISTRATION_GAP_TABLE = "compliance.registration_gap"
@@ -57,18 +58,6 @@ class Contact:
 
 
 @dataclass(frozen=True)
-class GapFacility:
-    facility_id: str
-    name: str
-    facility_type: str
-    ownership: str
-    is_ayush: bool
-    block: str
-    unregistered_since: object  # date or None
-    days_unregistered: int | None
-
-
-@dataclass(frozen=True)
 class Ultrasound:
     facility_id: str
     name: str
@@ -110,7 +99,7 @@ class ReportData:
     statuses: dict[tuple[str, str], Status]
     block_officers: dict[str, Contact]
     item_names: dict[str, tuple[str, str | None]]
-    registration_gap: list[GapFacility] | None = None
+    registration_gap: list[GapRow] | None = None
     ultrasound: list[Ultrasound] | None = None
     signals: list[Signal] | None = None
     # (area_level, area, item_code, period) -> accepted cases, for months the signals mart skips
@@ -231,14 +220,7 @@ def _load_reference(cur, data: ReportData) -> None:
 
 def _load_optional(cur, data: ReportData) -> None:
     if table_exists(cur, REGISTRATION_GAP_TABLE):
-        cur.execute(
-            """SELECT facility_id, name, facility_type, ownership, is_ayush, block, unregistered_since,
-                      days_unregistered
-                 FROM compliance.registration_gap WHERE district = %s
-                ORDER BY block, days_unregistered DESC NULLS LAST, name""",
-            (data.district,),
-        )
-        data.registration_gap = [GapFacility(*row) for row in cur.fetchall()]
+        data.registration_gap = gap_rows(cur, data.district)
     else:
         data.missing_tables.append(REGISTRATION_GAP_TABLE)
     if table_exists(cur, ULTRASOUND_TABLE):
