@@ -103,10 +103,14 @@ def targets(scale: str, results: dict) -> list[dict]:
             add("national month end to end", f"<= {NATIONAL_E2E_SECONDS / 60:.0f} min, peak RSS <= 4 GiB",
                 f"~{projected / 60:.0f} min projected linearly from {scale} ({seconds:.1f} s for {rows:,} rows); "
                 f"peak RSS {peak:.2f} GiB here", None, "not run at national scale: projection only")
-    ratio = results.get("ratios", {}).get("load_validate_vs_raw_copy")
+    ratios = results.get("ratios", {})
+    ratio = ratios.get("load_validate_vs_keyed_copy")
     if ratio is not None:
+        # The limit is COPY "into an identical table": the facts table's twin.
         add("load + validate vs raw COPY", f"<= {LOAD_VALIDATE_VS_COPY}x", f"{ratio:.1f}x",
-            ratio <= LOAD_VALIDATE_VS_COPY, "validate_parsed + load_accepted over COPY into a plain table")
+            ratio <= LOAD_VALIDATE_VS_COPY,
+            "validate_parsed + load_accepted over COPY into a table identical to facts; "
+            f"{ratios['load_validate_vs_raw_copy']:.1f}x over COPY into a table without keys")
     dag = results.get("dag")
     if dag:
         add("Airflow task count independent of facilities", "same for 266 and 200,000",

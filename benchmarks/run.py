@@ -27,7 +27,9 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-WORK = BENCH_DIR / ".work"
+# HMIS_BENCH_WORK gives a long run (national) its own scratch folder and server, so a
+# shorter one can run beside it.
+WORK = Path(os.environ.get("HMIS_BENCH_WORK") or BENCH_DIR / ".work")
 RESULTS = BENCH_DIR / "results"
 PHASES = ("stages", "baselines", "tasks", "incremental", "airflow")
 # The functions of hmis.tasks the DAG's tasks call, in dependency order.
@@ -297,7 +299,8 @@ def run_tasks(as_of, label: str, new_rows: int) -> dict:
             step.note = "rows = facility statuses"
         elif name == "build_marts":
             built = result
-            step.note = f"{len(result.get('changed', []))} district-period(s) rebuilt" if "changed" in result else ""
+            step.note = (f"{result.get('blocks', 0)} block-period(s) in {len(result['changed'])} district-period(s) rebuilt"
+                         if "changed" in result else "")
         if name == "summarise":
             step.result = None  # the summary is kept in ingest.run; too long for the table
         steps.append(step)

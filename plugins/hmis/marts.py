@@ -1,9 +1,9 @@
 """District and state marts, rebuilt incrementally and atomically.
 
-Each district-period has a fingerprint of what its marts are built from (every expected
+Each block-period has a fingerprint of what its marts are built from (every expected
 facility's status and loaded file, the registry version, the mart definitions). Only
-district-periods whose fingerprint changed are rebuilt, with the state rows of their periods,
-all in one transaction: a reader sees the old or the new numbers, never a mix. Every row
+block-periods whose fingerprint changed are aggregated from the facts again; their districts'
+rows are summed from block rows and the state rows from district rows, all in one transaction: a reader sees the old or the new numbers, never a mix. Every row
 carries ``built_at`` and the ``ledger_state`` fingerprint it was built from.
 """
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 from psycopg2 import sql
+from psycopg2.extras import execute_values
 
 from hmis.config import PACKAGE_DIR
 from hmis.warehouse import sql_file
@@ -49,27 +50,32 @@ def _definitions_digest(conn) -> str:
     return digest.hexdigest()
 
 
-def changed_district_periods(conn, periods: list[str]) -> list[tuple[str, str, str]]:
-    """(district, period, new fingerprint) for every district-period whose inputs changed."""
+def changed_blocks(conn, periods: list[str]) -> list[tuple[str, str, str, str | None]]:
+    """(district, block, period, new fingerprint) for every block-period whose inputs
+    changed, and (district, block, period, None) for one that no longer has facilities."""
     definitions = _definitions_digest(conn)
     with conn.cursor() as cur:
         cur.execute(sql_file("marts/fingerprint.sql"), {"periods": periods, "definitions": definitions})
-        current = cur.fetchall()
-        cur.execute("SELECT district, period, ledger_state FROM marts.build_state WHERE period = ANY(%s)", (periods,))
-        built = {(d, p): s for d, p, s in cur.fetchall()}
+        current = {(d, b, p): s for d, b, p, s in cur.fetchall()}
+        cur.execute("SELECT district, block, period, ledger_state FROM marts.block_build_state WHERE period = ANY(%s)",
+                    (periods,))
+        built = {(d, b, p): s for d, b, p, s in cur.fetchall()}
     conn.rollback()
-    return [(d, p, s) for d, p, s in current if built.get((d, p)) != s]
+    changed = [(*key, state) for key, state in current.items() if built.get(key) != state]
+    return sorted(changed + [(*key, None) for key in built if key not in current])
 
 
 def rebuild(conn, periods: list[str], built_at: datetime) -> dict:
     """Rebuild what changed among ``periods``; return what was rebuilt and row counts."""
-    touched = changed_district_periods(conn, periods)
+    touched = changed_blocks(conn, periods)
     if not touched:
         return {"changed": [], "rows": {}}
     indicators = load_indicators()
     with conn, conn.cursor() as cur:
-        cur.execute("CREATE TEMPORARY TABLE touched (district text, period text, ledger_state text) ON COMMIT DROP")
-        cur.executemany("INSERT INTO touched VALUES (%s, %s, %s)", touched)
+        cur.execute("""CREATE TEMPORARY TABLE touched_block (district text, block text, period text,
+                                                           ledger_state text) ON COMMIT DROP""")
+        execute_values(cur, "INSERT INTO touched_block VALUES %s", touched)
+        cur.execute("ANALYZE touched_block")
         cur.execute(sql_file("marts/rebuild.sql"), {"built_at": built_at})
         cur.execute("""DELETE FROM marts.indicator_monthly m USING touched t
                         WHERE m.district = t.district AND m.period = t.period""")
@@ -87,5 +93,6 @@ def rebuild(conn, periods: list[str], built_at: datetime) -> dict:
             cur.execute(sql.SQL("SELECT count(*) FROM {} WHERE period = ANY(%s)").format(sql.Identifier("marts", table)),
                         (periods,))
             rows[table] = cur.fetchone()[0]
-    return {"changed": [f"{d}/{p}" for d, p, _ in touched], "periods": sorted({p for _, p, _ in touched}),
+    districts = sorted({f"{d}/{p}" for d, _b, p, _s in touched})
+    return {"changed": districts, "blocks": len(touched), "periods": sorted({p for _d, _b, p, _s in touched}),
             "rows": rows}

@@ -124,7 +124,8 @@ def update_compliance(as_of: datetime) -> dict:
 def build_marts(as_of: datetime) -> dict:
     """Rebuild the district-periods whose inputs changed; ``changed`` is empty when none did."""
     result = _with_conn(lambda conn: marts.rebuild(conn, periods_for(as_of), as_of))
-    log.info("marts: %d district-period(s) rebuilt: %s", len(result["changed"]), ", ".join(result["changed"]) or "none")
+    log.info("marts: %d block-period(s) in %d district-period(s) rebuilt: %s", result.get("blocks", 0),
+             len(result["changed"]), ", ".join(result["changed"]) or "none")
     return result
 
 

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 SUITE_FILE = "hmis_submission.json"
 RULES_SUITE = "hmis_file_checks"
-LONG_INDEX = ["file_id", "row_no", "item_code", "value_raw"]
+LONG_INDEX = ["file_id", "row_no", "facility_id", "item_code", "value_raw"]
 FILE_INDEX = ["file_id"]
 EXAMPLES_SHOWN = 3
 HISTORY_MONTHS = 12
@@ -124,23 +124,26 @@ def prepare_frame(
     hold Python objects so GX sees the text as it was sent."""
     frame = rows.merge(files[["file_id", "key_facility_id", "key_period"]], on="file_id", how="left")
     facilities = {rec["facility_id"]: rec for rec in registry.to_dict("records")}
-    expected_cache: dict[tuple[str, str], bool | None] = {}
 
     def reporter(facility_id: str, period: str):
-        key = (facility_id, period)
-        if key not in expected_cache:
-            facility = facilities.get(facility_id)
-            # Unknown facilities and unreadable periods are reported by their own rules.
-            try:
-                expected_cache[key] = None if facility is None else expected_reporter(facility, period)
-            except ValueError:
-                expected_cache[key] = None
-        return expected_cache[key]
+        facility = facilities.get(facility_id)
+        # Unknown facilities and unreadable periods are reported by their own rules.
+        try:
+            return None if facility is None else expected_reporter(facility, period)
+        except ValueError:
+            return None
 
-    frame["expected_reporter"] = pd.Series(
-        [reporter(f, p) for f, p in zip(frame["key_facility_id"], frame["key_period"])],
-        index=frame.index, dtype=object,
-    )
+    # Judged once per facility-period of the batch (a few thousand), then spread to the rows.
+    pairs = frame[["key_facility_id", "key_period"]].drop_duplicates()
+    pairs["expected_reporter"] = pd.Series(
+        [reporter(f, p) for f, p in zip(pairs["key_facility_id"], pairs["key_period"])], index=pairs.index, dtype=object)
+    frame = frame.merge(pairs, on=["key_facility_id", "key_period"], how="left")
+    # Lookups as booleans: a value set of every registered facility in the expectation itself
+    # would be copied by GX on each of its thousands of internal configuration reads.
+    # A missing code stays missing (None), which GX skips as it skipped it in a value set.
+    for flag, source, known in (("facility_registered", "facility_id", list(facilities)),
+                                ("item_in_catalogue", "item_code", list(typical_max))):
+        frame[flag] = frame[source].isin(known).astype(object).where(frame[source].notna(), None)
     numeric = numeric_values(frame["value_raw"])
     limits = frame["item_code"].map(typical_max)
     within = (numeric <= limits).astype(object)
@@ -288,7 +291,8 @@ def _long_findings(result, suite: str) -> tuple[list[Finding], set[tuple[int, in
         example_column = meta.get("example_column") or kwargs.get("column") or kwargs.get("column_A")
         # Attribution: per file, and per item where the expectation concerns values.
         per_key: dict[tuple[int, str | None], list[dict]] = defaultdict(list)
-        by_item = meta.get("example_column") == "value_raw" or column in ("value_raw", "item_code")
+        by_item = (meta.get("per_item") or meta.get("example_column") == "value_raw"
+                   or column in ("value_raw", "item_code"))
         for entry in index_list:
             item = str(entry.get("item_code")) if by_item else None
             per_key[(int(entry["file_id"]), item)].append(entry)
@@ -346,8 +350,7 @@ def validate_batch(
         return outcome
     started = time.perf_counter()
     frame = prepare_frame(rows, files, registry, items, history, outlier_exempt)
-    parameters = {"known_facilities": sorted(registry["facility_id"].astype(str)), "known_items": sorted(items)}
-    result = runner.run(frame, parameters, "long")
+    result = runner.run(frame, {}, "long")
     findings, flagged = _long_findings(result, SUITE_FILE.removesuffix(".json"))
     outcome.findings += findings
     outcome.flagged_rows |= flagged

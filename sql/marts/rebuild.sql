@@ -1,35 +1,55 @@
--- Rebuild the marts for the district-periods in the temporary table `touched`
--- (district, period, ledger_state) and the state rows of their periods. Run inside one
--- transaction by hmis.marts.rebuild: a reader sees the old or the new numbers, never a mix.
--- Only accepted (loaded) values count; expected reporters come from compliance.facility_status.
--- facts.monthly_value has one row per facility, period and item, so count(*) in a group
--- keyed by item counts facilities (no DISTINCT, which would force a sort).
+-- Rebuild the marts for the block-periods in the temporary table `touched_block`
+-- (district, block, period, ledger_state; a NULL ledger_state is a block that no longer has
+-- facilities). Run inside one transaction by hmis.marts.rebuild: a reader sees the old or
+-- the new numbers, never a mix.
+--
+-- Only the touched blocks are aggregated from the facts; district rows are then summed from
+-- the block rows of their district, and state rows from the district rows, so a day on
+-- which a few facilities report costs a few blocks' worth of facts, not the state's.
+-- Only accepted (loaded) values count; expected reporters come from compliance.facility_status
+-- (a few thousand rows, recounted per touched district). facts.monthly_value has one row per
+-- facility, period and item, so count(*) in a group keyed by item counts facilities.
 
 -- The rollups sort the period's values; give them memory instead of spilling to disk.
 SET LOCAL work_mem = '256MB';
 
-CREATE TEMPORARY TABLE scope ON COMMIT DROP AS
-SELECT f.*, t.period, t.ledger_state
-  FROM ref.facility f JOIN touched t USING (district);
+DELETE FROM marts.block_build_state m USING touched_block t
+ WHERE m.district = t.district AND m.block = t.block AND m.period = t.period AND t.ledger_state IS NULL;
+INSERT INTO marts.block_build_state (district, block, period, ledger_state, built_at)
+SELECT district, block, period, ledger_state, %(built_at)s FROM touched_block WHERE ledger_state IS NOT NULL
+ON CONFLICT (district, block, period) DO UPDATE SET ledger_state = EXCLUDED.ledger_state, built_at = EXCLUDED.built_at;
+
+-- Touched district-periods; their fingerprint is a digest of their blocks' fingerprints.
+CREATE TEMPORARY TABLE touched ON COMMIT DROP AS
+SELECT t.district, t.period,
+       coalesce(md5(string_agg(b.block || ':' || b.ledger_state, ',' ORDER BY b.block)), md5('')) AS ledger_state
+  FROM (SELECT DISTINCT district, period FROM touched_block) t
+  LEFT JOIN marts.block_build_state b USING (district, period)
+ GROUP BY t.district, t.period;
 
 CREATE TEMPORARY TABLE status_scope ON COMMIT DROP AS
-SELECT s.facility_id, s.period, s.status, sc.state, sc.district, sc.block, sc.ownership, sc.facility_type,
-       sc.is_ayush, sc.ledger_state
-  FROM compliance.facility_status s JOIN scope sc USING (facility_id, period);
+SELECT s.facility_id, s.period, s.status, f.state, f.district, f.block, f.ownership, f.facility_type,
+       f.is_ayush, t.ledger_state
+  FROM compliance.facility_status s
+  JOIN ref.facility f USING (facility_id)
+  JOIN touched t ON t.district = f.district AND t.period = s.period;
 
 CREATE TEMPORARY TABLE value_scope ON COMMIT DROP AS
-SELECT v.facility_id, v.period, v.item_code, v.value, v.flagged, sc.state, sc.district, sc.block,
-       sc.ownership, sc.facility_type, sc.is_ayush, sc.ledger_state
-  FROM facts.monthly_value v JOIN scope sc USING (facility_id, period);
+SELECT v.facility_id, v.period, v.item_code, v.value, v.flagged, f.state, f.district, f.block,
+       f.ownership, f.facility_type, f.is_ayush, t.ledger_state
+  FROM touched_block t
+  JOIN ref.facility f ON f.district = t.district AND f.block = t.block
+  JOIN facts.monthly_value v ON v.facility_id = f.facility_id AND v.period = t.period
+ WHERE t.ledger_state IS NOT NULL;
 
 ANALYZE status_scope;
 ANALYZE value_scope;
 
-DELETE FROM marts.block_monthly m USING touched t WHERE m.district = t.district AND m.period = t.period;
-DELETE FROM marts.district_monthly m USING touched t WHERE m.district = t.district AND m.period = t.period;
-DELETE FROM marts.monthly_by_group m USING touched t WHERE m.district = t.district AND m.period = t.period;
-DELETE FROM marts.reporting_rates m USING touched t WHERE m.district = t.district AND m.period = t.period;
-DELETE FROM marts.reporting_rates_by_group m USING touched t WHERE m.district = t.district AND m.period = t.period;
+-- Block level, from the facts of the touched blocks.
+DELETE FROM marts.block_monthly m USING touched_block t
+ WHERE m.district = t.district AND m.block = t.block AND m.period = t.period;
+DELETE FROM marts.monthly_by_group m USING touched_block t
+ WHERE m.level = 'block' AND m.district = t.district AND m.area = t.block AND m.period = t.period;
 
 WITH expected AS (
     SELECT district, block, period, count(*) AS n FROM status_scope GROUP BY 1, 2, 3
@@ -41,41 +61,63 @@ SELECT v.state, v.district, v.block, v.period, v.item_code, sum(v.value), count(
   FROM value_scope v LEFT JOIN expected e USING (district, block, period)
  GROUP BY v.state, v.district, v.block, v.period, v.item_code;
 
+-- Splits by ownership, facility type and AYUSH: values and expected reporters are
+-- aggregated separately, then matched per grouping.
+WITH vals AS (
+    SELECT state, district, block, period, item_code, ownership, facility_type, is_ayush,
+           sum(value) AS value, count(*) FILTER (WHERE flagged) AS flagged, count(*) AS reporting,
+           max(ledger_state) AS ledger_state
+      FROM value_scope
+     GROUP BY state, district, block, period, item_code, ownership, facility_type, is_ayush
+), expected AS (
+    SELECT district, block, period, ownership, facility_type, is_ayush, count(*) AS n
+      FROM status_scope GROUP BY district, block, period, ownership, facility_type, is_ayush
+)
+INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, ownership, facility_type,
+                                    is_ayush, value, flagged_values, facilities_reporting, facilities_expected,
+                                    ledger_state, built_at)
+SELECT 'block', v.state, v.district, v.block, v.period, v.item_code, v.ownership, v.facility_type, v.is_ayush,
+       v.value, v.flagged, v.reporting, coalesce(e.n, 0), v.ledger_state, %(built_at)s
+  FROM vals v
+  LEFT JOIN expected e USING (district, block, period, ownership, facility_type, is_ayush);
+
+-- District level, summed from all block rows of the touched districts.
+DELETE FROM marts.district_monthly m USING touched t WHERE m.district = t.district AND m.period = t.period;
+DELETE FROM marts.monthly_by_group m USING touched t
+ WHERE m.level = 'district' AND m.district = t.district AND m.period = t.period;
+DELETE FROM marts.reporting_rates m USING touched t WHERE m.district = t.district AND m.period = t.period;
+DELETE FROM marts.reporting_rates_by_group m USING touched t WHERE m.district = t.district AND m.period = t.period;
+
 WITH expected AS (
     SELECT district, period, count(*) AS n FROM status_scope GROUP BY 1, 2
 )
 INSERT INTO marts.district_monthly (state, district, period, item_code, value, flagged_values,
                                     facilities_reporting, facilities_expected, ledger_state, built_at)
-SELECT v.state, v.district, v.period, v.item_code, sum(v.value), count(*) FILTER (WHERE v.flagged),
-       count(*), coalesce(max(e.n), 0), max(v.ledger_state), %(built_at)s
-  FROM value_scope v LEFT JOIN expected e USING (district, period)
- GROUP BY v.state, v.district, v.period, v.item_code;
+SELECT b.state, b.district, b.period, b.item_code, sum(b.value), sum(b.flagged_values),
+       sum(b.facilities_reporting), coalesce(max(e.n), 0), max(t.ledger_state), %(built_at)s
+  FROM marts.block_monthly b
+  JOIN touched t USING (district, period)
+  LEFT JOIN expected e USING (district, period)
+ GROUP BY b.state, b.district, b.period, b.item_code;
 
--- Splits: block and district level here; the state level follows below from all districts.
--- Values and expected reporters are aggregated separately, then matched per grouping.
 WITH vals AS (
-    SELECT GROUPING(block) AS g, state, district, block, period, item_code, ownership, facility_type, is_ayush,
-           sum(value) AS value, count(*) FILTER (WHERE flagged) AS flagged, count(*) AS reporting,
-           max(ledger_state) AS ledger_state
-      FROM value_scope
-     GROUP BY GROUPING SETS ((state, district, block, period, item_code, ownership, facility_type, is_ayush),
-                             (state, district, period, item_code, ownership, facility_type, is_ayush))
+    SELECT g.state, g.district, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush,
+           sum(g.value) AS value, sum(g.flagged_values) AS flagged, sum(g.facilities_reporting) AS reporting,
+           max(t.ledger_state) AS ledger_state
+      FROM marts.monthly_by_group g JOIN touched t USING (district, period)
+     WHERE g.level = 'block'
+     GROUP BY g.state, g.district, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush
 ), expected AS (
-    SELECT GROUPING(block) AS g, district, block, period, ownership, facility_type, is_ayush, count(*) AS n
-      FROM status_scope
-     GROUP BY GROUPING SETS ((district, block, period, ownership, facility_type, is_ayush),
-                             (district, period, ownership, facility_type, is_ayush))
+    SELECT district, period, ownership, facility_type, is_ayush, count(*) AS n
+      FROM status_scope GROUP BY district, period, ownership, facility_type, is_ayush
 )
 INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, ownership, facility_type,
                                     is_ayush, value, flagged_values, facilities_reporting, facilities_expected,
                                     ledger_state, built_at)
-SELECT CASE WHEN v.g = 0 THEN 'block' ELSE 'district' END, v.state, v.district, coalesce(v.block, v.district),
-       v.period, v.item_code, v.ownership, v.facility_type, v.is_ayush, v.value, v.flagged, v.reporting,
-       coalesce(e.n, 0), v.ledger_state, %(built_at)s
+SELECT 'district', v.state, v.district, v.district, v.period, v.item_code, v.ownership, v.facility_type,
+       v.is_ayush, v.value, v.flagged, v.reporting, coalesce(e.n, 0), v.ledger_state, %(built_at)s
   FROM vals v
-  LEFT JOIN expected e ON e.g = v.g AND e.district = v.district AND e.block IS NOT DISTINCT FROM v.block
-                      AND e.period = v.period AND e.ownership = v.ownership
-                      AND e.facility_type = v.facility_type AND e.is_ayush = v.is_ayush;
+  LEFT JOIN expected e USING (district, period, ownership, facility_type, is_ayush);
 
 -- Reporting rates (DHIS2): reported = on time + late, over expected reporters.
 INSERT INTO marts.reporting_rates (level, district, area, period, expected, reported, on_time,

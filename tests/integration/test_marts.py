@@ -85,7 +85,7 @@ def test_indicators_follow_their_definition(built):
     assert opd == [(Decimal("120.0000"),)]  # 120,000 people = 120 thousands per month
 
 
-def test_late_submission_rebuilds_only_its_district_period(built, landing):
+def test_late_submission_rebuilds_only_its_block_period(built, landing):
     before = {(p, t): (b, s) for p, t, b, s in rows(
         "SELECT period, block || '/' || item_code, built_at, ledger_state FROM marts.block_monthly")}
     period = built.periods[-1]
@@ -105,6 +105,8 @@ def test_late_submission_rebuilds_only_its_district_period(built, landing):
             assert before[key] == (built_at, state), key  # other periods untouched
     changed = {k for k in after if k in before and after[k] != before[k]}
     assert changed and {k[0] for k in changed} == {period}
+    # Only the late facility's block is aggregated again; the district's other blocks keep their rows.
+    assert {k[1].split("/")[0] for k in changed} == {block}
     value = rows("SELECT value FROM marts.block_monthly WHERE block = %s AND period = %s AND item_code = '14.2.1'",
                  (block, period))[0][0]
     assert value == sum(v.get("14.2.1", 0) for (f, p), v in built.values.items()

@@ -1,0 +1,17 @@
+-- Marts are rebuilt per block-period rather than per district-period: a day on which 1 % of
+-- facilities send files touches a few blocks of a district, not the whole district. This
+-- records what each block-period was last built from; marts.build_state keeps one row per
+-- district-period (a digest of its blocks) for the run summary.
+CREATE TABLE IF NOT EXISTS marts.block_build_state (
+    district      text NOT NULL,
+    block         text NOT NULL,
+    period        text NOT NULL,
+    ledger_state  text NOT NULL,
+    built_at      timestamptz NOT NULL,
+    PRIMARY KEY (district, block, period)
+);
+REVOKE SELECT ON marts.block_build_state FROM state_reader, district_reader;
+
+-- The fingerprint reads which file is loaded per facility-period from the ledger (one row
+-- per file) instead of scanning the facts (one row per value).
+CREATE INDEX IF NOT EXISTS file_loaded_period_idx ON ingest.file (period) WHERE status = 'loaded';
