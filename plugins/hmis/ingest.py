@@ -23,12 +23,12 @@ from psycopg2.extras import execute_values
 
 from hmis.feedback import resolve_superseded, write_feedback
 from hmis.landing import LandingStore
-from hmis.parse import SubmissionError, parse_records
+from hmis.parse import SubmissionError, parse_records, staging_lines
 from hmis.periods import is_period
 from hmis.registry import read_registry
 from hmis.submission_keys import KeyLayoutError, parse_key, period_prefix, quarantine_key
 from hmis.validate import BatchOutcome, Finding, SuiteRunner, history_periods, validate_batch
-from hmis.warehouse import copy_rows
+from hmis.warehouse import copy_csv, csv_lines
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,12 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
                             "send one facility's month per file"
                         )
                     data = store.read(key)
-                    records = parse_records(data, layout.extension, max_bytes)
+                    fast = staging_lines(data, layout.extension, max_bytes, file_id)
+                    if fast is None:
+                        text, count = csv_lines((file_id, *rec)
+                                                for rec in parse_records(data, layout.extension, max_bytes))
+                    else:
+                        text, count = fast
                 except (KeyLayoutError, SubmissionError) as exc:
                     reason = f"{key}: {exc}"
                     _quarantine(cur, store, file_id, key, reason, data, now)
@@ -174,22 +179,20 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
                                    period, [finding], "rejected", now)
                     rejected += 1
                     continue
-                good.append((file_id, records))
+                good.append((file_id, text, count))
             # One DELETE, one COPY and one UPDATE per batch rather than per file. The DELETE
             # clears rows a crashed earlier attempt may have staged for these files.
-            ids = [file_id for file_id, _ in good]
+            ids = [file_id for file_id, _, _ in good]
             cur.execute("DELETE FROM ingest.staged_value WHERE file_id = ANY(%s)", (ids,))
-            rows_staged += copy_rows(
-                cur, "ingest.staged_value",
-                ["file_id", "row_no", "facility_id", "period", "item_code", "value_raw"],
-                ((file_id, *rec) for file_id, records in good for rec in records),
-            )
+            copy_csv(cur, "ingest.staged_value", ["file_id", "row_no", "facility_id", "period", "item_code", "value_raw"],
+                     "".join(text for _, text, _ in good))
+            rows_staged += sum(count for _, _, count in good)
             if good:
                 execute_values(
                     cur,
                     """UPDATE ingest.file f SET status = 'parsed', row_count = v.n
                          FROM (VALUES %s) AS v(file_id, n) WHERE f.file_id = v.file_id""",
-                    [(file_id, len(records)) for file_id, records in good],
+                    [(file_id, count) for file_id, _, count in good],
                 )
             parsed += len(good)
     return {"parsed_files": parsed, "unreadable_files": rejected, "rows_staged": rows_staged}

@@ -55,6 +55,11 @@ def changed_blocks(conn, periods: list[str]) -> list[tuple[str, str, str, str | 
     changed, and (district, block, period, None) for one that no longer has facilities."""
     definitions = _definitions_digest(conn)
     with conn.cursor() as cur:
+        # A run changes thousands of ledger and status rows; planned on stale statistics
+        # (a handful of rows), the fingerprint's join degrades into a nested loop over both.
+        # ANALYZE is transactional: committed, or its statistics would be rolled back below.
+        cur.execute("ANALYZE ingest.file, compliance.facility_status")
+        conn.commit()
         cur.execute(sql_file("marts/fingerprint.sql"), {"periods": periods, "definitions": definitions})
         current = {(d, b, p): s for d, b, p, s in cur.fetchall()}
         cur.execute("SELECT district, block, period, ledger_state FROM marts.block_build_state WHERE period = ANY(%s)",

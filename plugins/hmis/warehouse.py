@@ -115,8 +115,8 @@ class _CopyNull(float):
 _NULL = _CopyNull()
 
 
-def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """COPY ``rows`` into ``schema.table`` through an in-memory CSV buffer.
+def csv_lines(rows: Iterable[Sequence]) -> tuple[str, int]:
+    """``rows`` as COPY-ready CSV text and their count.
 
     Every text value is quoted (QUOTE_NONNUMERIC) and only a missing value is written as a
     bare ``\\N``, so a submitted cell that happens to read ``\\N`` stays text and never
@@ -128,14 +128,24 @@ def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence])
     for row in rows:
         writer.writerow([_NULL if value is None else value for value in row])
         count += 1
-    if not count:
-        return 0
-    buffer.seek(0)
+    return buffer.getvalue(), count
+
+
+def copy_csv(cur, table: str, columns: Sequence[str], text: str) -> None:
+    """COPY CSV ``text`` (as :func:`csv_lines` writes it: a bare ``\\N`` is NULL) into ``schema.table``."""
+    if not text:
+        return
     schema, name = table.split(".")
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '\\N')").format(
         sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    cur.copy_expert(statement.as_string(cur), buffer)
+    cur.copy_expert(statement.as_string(cur), io.StringIO(text))
+
+
+def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """COPY ``rows`` into ``schema.table`` through an in-memory CSV buffer (see :func:`csv_lines`)."""
+    text, count = csv_lines(rows)
+    copy_csv(cur, table, columns, text)
     return count
 
 

@@ -59,7 +59,9 @@ INSERT INTO marts.block_monthly (state, district, block, period, item_code, valu
 SELECT v.state, v.district, v.block, v.period, v.item_code, sum(v.value), count(*) FILTER (WHERE v.flagged),
        count(*), coalesce(max(e.n), 0), max(v.ledger_state), %(built_at)s
   FROM value_scope v LEFT JOIN expected e USING (district, block, period)
- GROUP BY v.state, v.district, v.block, v.period, v.item_code;
+ GROUP BY v.state, v.district, v.block, v.period, v.item_code
+ -- in primary-key order: appending to the index is far cheaper than scattered inserts
+ ORDER BY v.district, v.block, v.period, v.item_code;
 
 -- Splits by ownership, facility type and AYUSH: values and expected reporters are
 -- aggregated separately, then matched per grouping.
@@ -79,7 +81,8 @@ INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_c
 SELECT 'block', v.state, v.district, v.block, v.period, v.item_code, v.ownership, v.facility_type, v.is_ayush,
        v.value, v.flagged, v.reporting, coalesce(e.n, 0), v.ledger_state, %(built_at)s
   FROM vals v
-  LEFT JOIN expected e USING (district, block, period, ownership, facility_type, is_ayush);
+  LEFT JOIN expected e USING (district, block, period, ownership, facility_type, is_ayush)
+ ORDER BY v.block, v.period, v.item_code, v.ownership, v.facility_type, v.is_ayush;
 
 -- District level, summed from all block rows of the touched districts.
 DELETE FROM marts.district_monthly m USING touched t WHERE m.district = t.district AND m.period = t.period;
@@ -117,7 +120,8 @@ INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_c
 SELECT 'district', v.state, v.district, v.district, v.period, v.item_code, v.ownership, v.facility_type,
        v.is_ayush, v.value, v.flagged, v.reporting, coalesce(e.n, 0), v.ledger_state, %(built_at)s
   FROM vals v
-  LEFT JOIN expected e USING (district, period, ownership, facility_type, is_ayush);
+  LEFT JOIN expected e USING (district, period, ownership, facility_type, is_ayush)
+ ORDER BY v.district, v.period, v.item_code, v.ownership, v.facility_type, v.is_ayush;
 
 -- Reporting rates (DHIS2): reported = on time + late, over expected reporters.
 INSERT INTO marts.reporting_rates (level, district, area, period, expected, reported, on_time,

@@ -14,4 +14,17 @@ REVOKE SELECT ON marts.block_build_state FROM state_reader, district_reader;
 
 -- The fingerprint reads which file is loaded per facility-period from the ledger (one row
 -- per file) instead of scanning the facts (one row per value).
-CREATE INDEX IF NOT EXISTS file_loaded_period_idx ON ingest.file (period) WHERE status = 'loaded';
+CREATE INDEX IF NOT EXISTS file_loaded_idx ON ingest.file (facility_id, period) WHERE status = 'loaded';
+
+-- The marts' fingerprint and scopes are planned from fresh statistics: the pipeline runs
+-- ANALYZE on the ledger and the statuses before using them (a month's worth of rows
+-- arrives within one run, long before autovacuum would notice). PostgreSQL 17 and later
+-- let the loader do that through MAINTAIN; on older servers ANALYZE by a non-owner is
+-- skipped with a warning and the statistics are autovacuum's.
+DO $$
+BEGIN
+    IF current_setting('server_version_num')::int >= 170000 THEN
+        EXECUTE 'GRANT MAINTAIN ON ingest.file, compliance.facility_status TO hmis_loader';
+    END IF;
+END
+$$;
