@@ -401,7 +401,14 @@ def load_accepted(conn, run_id: str, now: datetime) -> dict:
             "UPDATE ingest.file SET status = 'superseded', processed_at = %s WHERE file_id = ANY(%s)",
             (now, losers),
         )
-        cur.execute("DELETE FROM ingest.staged_value WHERE file_id = ANY(%s)", (winners + losers,))
+        # Staged rows of settled files go. When no file is still between parse and load
+        # (the usual end of a run) that is every row, and TRUNCATE drops them without
+        # visiting each one; otherwise only these files' rows are deleted.
+        cur.execute("SELECT EXISTS (SELECT 1 FROM ingest.file WHERE status IN ('discovered', 'parsed', 'accepted'))")
+        if cur.fetchone()[0]:
+            cur.execute("DELETE FROM ingest.staged_value WHERE file_id = ANY(%s)", (winners + losers,))
+        else:
+            cur.execute("TRUNCATE ingest.staged_value")
         resolved = resolve_superseded(
             cur, {(r[1], r[2]): r[0] for r in ranked if r[4] == 1 and r[3] == "accepted"}, now)
     return {"feedback_resolved": resolved, "loaded_files": len(winners), "superseded_files": len(losers), "rows_loaded": loaded_rows,

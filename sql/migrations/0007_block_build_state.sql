@@ -28,3 +28,6 @@ BEGIN
     END IF;
 END
 $$;
+
+-- After a load has settled every staged file, the loader empties the staging table at once.
+GRANT TRUNCATE ON ingest.staged_value TO hmis_loader;
