@@ -196,3 +196,26 @@ def test_exports_round_trip_and_the_manifest_matches(built, tmp_path):
     for period in built.periods:
         page = (tmp_path / "state-store" / "reports" / period / "compliance-hisar.html").read_text(encoding="utf-8")
         assert "HMIS compliance report" in page and _month_name(period) in page
+
+
+def test_a_block_left_without_facilities_loses_its_rows(built, landing):
+    """A registry change that empties a block (all its facilities now belong to a
+    neighbour) removes the block's mart rows instead of leaving them stale."""
+    registry = landing / "registry" / "facilities.csv"
+    frame = pd.read_csv(registry, dtype=str, keep_default_na=False)
+    assert (frame["block"] == "Agroha").any()
+    frame.loc[frame["block"] == "Agroha", "block"] = "Barwala"
+    frame.to_csv(registry, index=False)
+    assert str(run_dag(load_settings(), AS_OF + timedelta(days=1)).state).endswith("success")
+    assert rows("SELECT count(*) FROM marts.block_monthly WHERE block = 'Agroha'") == [(0,)]
+    assert rows("SELECT count(*) FROM marts.block_build_state WHERE block = 'Agroha'") == [(0,)]
+    assert rows("""SELECT count(*) FROM marts.monthly_by_group WHERE level = 'block' AND area = 'Agroha'""") == [(0,)]
+    moved = {f for f in frame.loc[frame["block"] == "Barwala", "facility_id"]}
+    for period in built.periods:
+        expected = sum(v.get("1.1", 0) for (f, p), v in built.values.items() if p == period and f in moved)
+        assert rows("""SELECT coalesce(sum(value), 0) FROM marts.block_monthly
+                        WHERE block = 'Barwala' AND period = %s AND item_code = '1.1'""", (period,)) == [(expected,)]
+    # The district still adds up from its blocks.
+    assert rows("""SELECT count(*) FROM marts.district_monthly d JOIN (
+                     SELECT period, item_code, sum(value) v FROM marts.block_monthly GROUP BY 1, 2) b
+                   USING (period, item_code) WHERE d.value <> b.v""") == [(0,)]
