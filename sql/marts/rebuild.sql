@@ -34,18 +34,23 @@ SELECT s.facility_id, s.period, s.status, f.state, f.district, f.block, f.owners
   JOIN ref.facility f USING (facility_id)
   JOIN touched t ON t.district = f.district AND t.period = s.period;
 
-CREATE TEMPORARY TABLE value_scope ON COMMIT DROP AS
-SELECT v.facility_id, v.period, v.item_code, v.value, v.flagged, f.state, f.district, f.block,
-       f.ownership, f.facility_type, f.is_ayush, t.ledger_state
+-- The touched blocks' facts in one pass, split by ownership, facility type and AYUSH flag.
+-- Every facility is in exactly one split, so block totals are sums of the splits.
+CREATE TEMPORARY TABLE block_groups ON COMMIT DROP AS
+SELECT f.state, f.district, f.block, t.period, v.item_code, f.ownership, f.facility_type, f.is_ayush,
+       sum(v.value) AS value, count(*) FILTER (WHERE v.flagged) AS flagged, count(*) AS reporting,
+       t.ledger_state
   FROM touched_block t
   JOIN ref.facility f ON f.district = t.district AND f.block = t.block
   JOIN facts.monthly_value v ON v.facility_id = f.facility_id AND v.period = t.period
- WHERE t.ledger_state IS NOT NULL;
+ WHERE t.ledger_state IS NOT NULL
+ GROUP BY f.state, f.district, f.block, t.period, v.item_code, f.ownership, f.facility_type, f.is_ayush,
+          t.ledger_state;
 
 ANALYZE status_scope;
-ANALYZE value_scope;
+ANALYZE block_groups;
 
--- Block level, from the facts of the touched blocks.
+-- Block level.
 DELETE FROM marts.block_monthly m USING touched_block t
  WHERE m.district = t.district AND m.block = t.block AND m.period = t.period;
 DELETE FROM marts.monthly_by_group m USING touched_block t
@@ -56,33 +61,26 @@ WITH expected AS (
 )
 INSERT INTO marts.block_monthly (state, district, block, period, item_code, value, flagged_values,
                                  facilities_reporting, facilities_expected, ledger_state, built_at)
-SELECT v.state, v.district, v.block, v.period, v.item_code, sum(v.value), count(*) FILTER (WHERE v.flagged),
-       count(*), coalesce(max(e.n), 0), max(v.ledger_state), %(built_at)s
-  FROM value_scope v LEFT JOIN expected e USING (district, block, period)
- GROUP BY v.state, v.district, v.block, v.period, v.item_code
+SELECT g.state, g.district, g.block, g.period, g.item_code, sum(g.value), sum(g.flagged), sum(g.reporting),
+       coalesce(max(e.n), 0), max(g.ledger_state), %(built_at)s
+  FROM block_groups g LEFT JOIN expected e USING (district, block, period)
+ GROUP BY g.state, g.district, g.block, g.period, g.item_code
  -- in primary-key order: appending to the index is far cheaper than scattered inserts
- ORDER BY v.district, v.block, v.period, v.item_code;
+ ORDER BY g.district, g.block, g.period, g.item_code;
 
--- Splits by ownership, facility type and AYUSH: values and expected reporters are
--- aggregated separately, then matched per grouping.
-WITH vals AS (
-    SELECT state, district, block, period, item_code, ownership, facility_type, is_ayush,
-           sum(value) AS value, count(*) FILTER (WHERE flagged) AS flagged, count(*) AS reporting,
-           max(ledger_state) AS ledger_state
-      FROM value_scope
-     GROUP BY state, district, block, period, item_code, ownership, facility_type, is_ayush
-), expected AS (
+-- Values and expected reporters are aggregated separately, then matched per split.
+WITH expected AS (
     SELECT district, block, period, ownership, facility_type, is_ayush, count(*) AS n
       FROM status_scope GROUP BY district, block, period, ownership, facility_type, is_ayush
 )
 INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, ownership, facility_type,
                                     is_ayush, value, flagged_values, facilities_reporting, facilities_expected,
                                     ledger_state, built_at)
-SELECT 'block', v.state, v.district, v.block, v.period, v.item_code, v.ownership, v.facility_type, v.is_ayush,
-       v.value, v.flagged, v.reporting, coalesce(e.n, 0), v.ledger_state, %(built_at)s
-  FROM vals v
+SELECT 'block', g.state, g.district, g.block, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush,
+       g.value, g.flagged, g.reporting, coalesce(e.n, 0), g.ledger_state, %(built_at)s
+  FROM block_groups g
   LEFT JOIN expected e USING (district, block, period, ownership, facility_type, is_ayush)
- ORDER BY v.block, v.period, v.item_code, v.ownership, v.facility_type, v.is_ayush;
+ ORDER BY g.block, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush;
 
 -- District level, summed from all block rows of the touched districts.
 DELETE FROM marts.district_monthly m USING touched t WHERE m.district = t.district AND m.period = t.period;
