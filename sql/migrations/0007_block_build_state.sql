@@ -31,3 +31,8 @@ $$;
 
 -- After a load has settled every staged file, the loader empties the staging table at once.
 GRANT TRUNCATE ON ingest.staged_value TO hmis_loader;
+
+-- Nothing reads the facts by file any more (the fingerprint reads the ledger, and a file's
+-- values are found through its facility and period, the primary key); the index only
+-- cost every load a second B-tree insert per value.
+DROP INDEX IF EXISTS facts.monthly_value_file_idx;
