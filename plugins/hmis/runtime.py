@@ -72,7 +72,11 @@ def load_dag(settings: Settings, dag_id: str = DAG_ID):
     bag = DagBag(dag_folder=str(settings.root / "dags"))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-    return bag.get_dag(dag_id)
+    # The parsed DAG itself: get_dag() would also look it up in Airflow's metadata
+    # database, which a fresh Airflow home (a first benchmark run) does not have yet.
+    if dag_id not in bag.dags:
+        raise RuntimeError(f"no DAG {dag_id!r} in {settings.root / 'dags'}")
+    return bag.dags[dag_id]
 
 
 def run_dag(settings: Settings, logical_date: datetime, dag_id: str = DAG_ID):
