@@ -64,9 +64,7 @@ INSERT INTO marts.block_monthly (state, district, block, period, item_code, valu
 SELECT g.state, g.district, g.block, g.period, g.item_code, sum(g.value), sum(g.flagged), sum(g.reporting),
        coalesce(max(e.n), 0), max(g.ledger_state), %(built_at)s
   FROM block_groups g LEFT JOIN expected e USING (district, block, period)
- GROUP BY g.state, g.district, g.block, g.period, g.item_code
- -- in primary-key order: appending to the index is far cheaper than scattered inserts
- ORDER BY g.district, g.block, g.period, g.item_code;
+ GROUP BY g.state, g.district, g.block, g.period, g.item_code;
 
 -- Values and expected reporters are aggregated separately, then matched per split.
 WITH expected AS (
@@ -79,8 +77,7 @@ INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_c
 SELECT 'block', g.state, g.district, g.block, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush,
        g.value, g.flagged, g.reporting, coalesce(e.n, 0), g.ledger_state, %(built_at)s
   FROM block_groups g
-  LEFT JOIN expected e USING (district, block, period, ownership, facility_type, is_ayush)
- ORDER BY g.block, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush;
+  LEFT JOIN expected e USING (district, block, period, ownership, facility_type, is_ayush);
 
 -- District level, summed from all block rows of the touched districts.
 DELETE FROM marts.district_monthly m USING touched t WHERE m.district = t.district AND m.period = t.period;
@@ -118,8 +115,7 @@ INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_c
 SELECT 'district', v.state, v.district, v.district, v.period, v.item_code, v.ownership, v.facility_type,
        v.is_ayush, v.value, v.flagged, v.reporting, coalesce(e.n, 0), v.ledger_state, %(built_at)s
   FROM vals v
-  LEFT JOIN expected e USING (district, period, ownership, facility_type, is_ayush)
- ORDER BY v.district, v.period, v.item_code, v.ownership, v.facility_type, v.is_ayush;
+  LEFT JOIN expected e USING (district, period, ownership, facility_type, is_ayush);
 
 -- Reporting rates (DHIS2): reported = on time + late, over expected reporters.
 INSERT INTO marts.reporting_rates (level, district, area, period, expected, reported, on_time,
