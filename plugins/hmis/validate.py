@@ -124,7 +124,9 @@ def prepare_frame(
     whether the facility is an expected reporter, whether the value is within the item's
     usual range, and its outlier class against the facility's history."""
     frame = rows.merge(files[["file_id", "key_facility_id", "key_period"]], on="file_id", how="left")
-    facilities = {rec["facility_id"]: rec for rec in registry.to_dict("records")}
+    # Records only for the batch's own facilities: the registry may hold 200,000 of them.
+    batch_registry = registry[registry["facility_id"].isin(files["key_facility_id"])]
+    facilities = {rec["facility_id"]: rec for rec in batch_registry.to_dict("records")}
 
     def reporter(facility_id: str, period: str):
         facility = facilities.get(facility_id)
@@ -140,7 +142,7 @@ def prepare_frame(
     # Lookups as booleans: a value set of every registered facility in the expectation itself
     # would be copied by GX on each of its thousands of internal configuration reads.
     # A missing code stays missing (NA), which GX skips as it skipped it in a value set.
-    for flag, source, known in (("facility_registered", "facility_id", list(facilities)),
+    for flag, source, known in (("facility_registered", "facility_id", registry["facility_id"]),
                                 ("item_in_catalogue", "item_code", list(typical_max))):
         frame[flag] = frame[source].isin(known).astype("boolean")
         frame.loc[frame[source].isna(), flag] = pd.NA
