@@ -22,12 +22,15 @@ class MailSink:
     def __init__(self, folder: Path):
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
+        # Counted once: listing the folder per message made a run of thousands quadratic.
+        # Messages are handled one at a time on the controller's event loop.
+        self._count = len(list(self.folder.glob("*.eml")))
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        count = len(list(self.folder.glob("*.eml")))
+        self._count += 1
         first = envelope.rcpt_tos[0].replace("@", "_at_") if envelope.rcpt_tos else "nobody"
-        path = self.folder / f"{stamp}-{count + 1:04d}-{first}.eml"
+        path = self.folder / f"{stamp}-{self._count:04d}-{first}.eml"
         path.write_bytes(envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"
 
