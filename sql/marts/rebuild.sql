@@ -10,8 +10,9 @@
 -- (a few thousand rows, recounted per touched district). facts.monthly_value has one row per
 -- facility, period and item, so count(*) in a group keyed by item counts facilities.
 
--- The rollups sort the period's values; give them memory instead of spilling to disk.
-SET LOCAL work_mem = '256MB';
+-- The rollups hash a period's values: a national month's block splits (≈ 13 M groups) spill
+-- to disk at 256 MB. This is an upper bound for this transaction only; a state uses far less.
+SET LOCAL work_mem = '1GB';
 
 DELETE FROM marts.block_build_state m USING touched_block t
  WHERE m.district = t.district AND m.block = t.block AND m.period = t.period AND t.ledger_state IS NULL;
