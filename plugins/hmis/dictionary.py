@@ -24,7 +24,7 @@ def render(conn, generated_at: datetime) -> str:
                  FROM information_schema.columns c
                  JOIN information_schema.tables t USING (table_schema, table_name)
                 WHERE c.table_schema = ANY(%s) AND t.table_type = 'BASE TABLE'
-                  AND c.table_name NOT IN ('build_state', 'reader_scope')
+                  AND c.table_name NOT IN ('block_build_state', 'reader_scope')
                 ORDER BY c.table_schema, c.table_name, c.ordinal_position""",
             (list(DOCUMENTED_SCHEMAS),),
         )

@@ -3,8 +3,9 @@
 Each block-period has a fingerprint of what its marts are built from (every expected
 facility's status and loaded file, the registry version, the mart definitions). Only
 block-periods whose fingerprint changed are aggregated from the facts again; their districts'
-rows are summed from block rows and the state rows from district rows, all in one transaction: a reader sees the old or the new numbers, never a mix. Every row
-carries ``built_at`` and the ``ledger_state`` fingerprint it was built from.
+rows are summed from block rows and the state rows from district rows, all in one
+transaction: a reader sees the old or the new numbers, never a mix. Every row carries
+``built_at`` and the ``ledger_state`` fingerprint it was built from.
 """
 
 from __future__ import annotations

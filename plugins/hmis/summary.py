@@ -38,7 +38,8 @@ def collect(conn, periods: list[str], run_id: str) -> dict:
         findings = cur.fetchone()[0]
         # district-periods whose marts were (re)built by this run: built_at is the run's date
         cur.execute(
-            """SELECT count(*) FROM marts.build_state b JOIN ingest.run r ON r.logical_date = b.built_at
+            """SELECT count(DISTINCT (b.district, b.period)) FROM marts.block_build_state b
+                 JOIN ingest.run r ON r.logical_date = b.built_at
                 WHERE r.run_id = %s AND b.period = ANY(%s)""",
             (run_id, periods),
         )

@@ -192,7 +192,3 @@ SELECT 'state', g.state, NULL, g.state, g.period, g.ownership, g.ayush, sum(g.ex
   FROM marts.reporting_rates_by_group g JOIN state_periods p USING (state, period)
  WHERE g.level = 'district'
  GROUP BY g.state, g.period, g.ownership, g.ayush;
-
-INSERT INTO marts.build_state (district, period, ledger_state, built_at)
-SELECT district, period, ledger_state, %(built_at)s FROM touched
-ON CONFLICT (district, period) DO UPDATE SET ledger_state = EXCLUDED.ledger_state, built_at = EXCLUDED.built_at;

@@ -1,7 +1,7 @@
 -- Marts are rebuilt per block-period rather than per district-period: a day on which 1 % of
 -- facilities send files touches a few blocks of a district, not the whole district. This
--- records what each block-period was last built from; marts.build_state keeps one row per
--- district-period (a digest of its blocks) for the run summary.
+-- records what each block-period was last built from. It replaces marts.build_state (one row
+-- per district-period), whose rows now follow from it.
 CREATE TABLE IF NOT EXISTS marts.block_build_state (
     district      text NOT NULL,
     block         text NOT NULL,
@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS marts.block_build_state (
     PRIMARY KEY (district, block, period)
 );
 REVOKE SELECT ON marts.block_build_state FROM state_reader, district_reader;
+DROP TABLE IF EXISTS marts.build_state;
 
 -- The fingerprint reads which file is loaded per facility-period from the ledger (one row
 -- per file) instead of scanning the facts (one row per value).
