@@ -4,7 +4,7 @@
 #
 # The DAGs, SQL and expectation suites are mounted at run time (see docker-compose.yml);
 # the `hmis` package is installed into the image so that every service imports the same
-# code even without the plugins mount.
+# code; plugins/ holds only real Airflow plugins.
 FROM apache/airflow:3.3.2-python3.11
 
 # Install as the unprivileged airflow user, as the Airflow image expects.
@@ -17,9 +17,10 @@ WORKDIR /opt/airflow
 COPY --chown=airflow:0 requirements.txt /opt/airflow/hmis-build/requirements.txt
 RUN pip install --no-cache-dir -r /opt/airflow/hmis-build/requirements.txt
 
-# The pipeline package itself (plugins/hmis), without touching the pinned dependencies.
-COPY --chown=airflow:0 pyproject.toml /opt/airflow/hmis-build/pyproject.toml
-COPY --chown=airflow:0 plugins/ /opt/airflow/hmis-build/plugins/
+# The pipeline package itself (src/hmis), without touching the pinned dependencies. The
+# development tools (dev/: embedded services, demo generator) are deliberately not copied.
+COPY --chown=airflow:0 pyproject.toml README.md /opt/airflow/hmis-build/
+COPY --chown=airflow:0 src/ /opt/airflow/hmis-build/src/
 RUN pip install --no-cache-dir --no-deps /opt/airflow/hmis-build \
  && rm -rf /opt/airflow/hmis-build
 

@@ -11,11 +11,11 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml dev/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . -e dev
 	touch $(STAMP)
 
 demo: setup
@@ -35,7 +35,7 @@ test-integration: setup browser
 	$(BIN)/pytest -m integration
 
 lint: setup
-	$(BIN)/ruff check dags plugins tests benchmarks
+	$(BIN)/ruff check dags plugins src dev tests benchmarks
 
 # The state-scale benchmark (about 5 minutes); see benchmarks/README.md for other scales.
 bench: setup

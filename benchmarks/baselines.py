@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 from psycopg2 import sql
 
-from hmis.parse import parse_submission
+from hmis.ingest.parse import parse_submission
+from hmis.quality.runner import SuiteRunner, validate_batch
 from hmis.reference.catalogue import DataItem
-from hmis.registry import read_registry
-from hmis.validate import SuiteRunner, validate_batch
+from hmis.reference.registry import read_registry
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 COPY_COLUMNS = ("facility_id", "period", "item_code", "value")

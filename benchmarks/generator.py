@@ -31,11 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hmis.config import load_settings
-from hmis.periods import REPORTING_TZ, due_at, period_end, period_start
+from hmis.platform.settings import load_settings
+from hmis.quality.rules import RULES_FILE, load_rules
 from hmis.reference.catalogue import FACILITY_TYPES, DataItem, load_items
-from hmis.registry import CONTACT_COLUMNS, FACILITY_COLUMNS
-from hmis.rules import RULES_FILE, load_rules
+from hmis.reference.periods import REPORTING_TZ, due_at, period_end, period_start
+from hmis.reference.registry import CONTACT_COLUMNS, FACILITY_COLUMNS
 
 SUBMISSION_HEADER = "facility_id,period,item_code,value\n"
 PERIOD = "2026-10"

@@ -88,7 +88,7 @@ def targets(scale: str, results: dict) -> list[dict]:
 
     if seconds is not None and scale == "state":
         add("state month end to end", f"<= {STATE_E2E_SECONDS:.0f} s", f"{seconds:.1f} s",
-            seconds <= STATE_E2E_SECONDS, "sum of the task functions of hmis.tasks, one run")
+            seconds <= STATE_E2E_SECONDS, "sum of the task functions of hmis.pipeline.monthly, one run")
     elif seconds is not None:
         add("state month end to end", f"<= {STATE_E2E_SECONDS:.0f} s", f"{seconds:.1f} s at {scale} scale", None,
             "measured at the state scale")

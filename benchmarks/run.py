@@ -2,12 +2,12 @@
 
 Phases, all in one process and on one generated month:
 
-1. ``tasks``       — the functions the DAG's tasks call (``hmis.tasks``) on a fresh warehouse:
+1. ``tasks``       — the functions the DAG's tasks call (``hmis.pipeline.monthly``) on a fresh warehouse:
    end to end. First, so Great Expectations is imported inside the validate task.
 2. ``incremental`` — a second day on which 1 % of facilities sent a new file.
 3. ``stages``      — each stage function of the pipeline called directly on one connection.
 4. ``baselines``   — raw COPY, ``to_sql`` and per-facility GX on the rows the stages loaded.
-5. ``airflow``     — the same month through ``hmis.runtime.run_dag`` (``dag.test()``); by
+5. ``airflow``     — the same month through ``hmis_dev.airflow_runtime.run_dag`` (``dag.test()``); by
    default at district scale only, to measure Airflow's own cost per task.
 
 The warehouse is a dedicated embedded PostgreSQL under ``benchmarks/.work/bench-pg``,
@@ -32,7 +32,7 @@ ROOT = BENCH_DIR.parent
 WORK = Path(os.environ.get("HMIS_BENCH_WORK") or BENCH_DIR / ".work")
 RESULTS = BENCH_DIR / "results"
 PHASES = ("stages", "baselines", "tasks", "incremental", "airflow")
-# The functions of hmis.tasks the DAG's tasks call, in dependency order.
+# The functions of hmis.pipeline.monthly the DAG's tasks call, in dependency order.
 TASK_ORDER = ("prepare", "discover", "parse", "validate", "load", "update_compliance", "build_marts",
               "export_marts", "notify_officers", "summarise")
 # Stages whose time is spent inside PostgreSQL: profiled with auto_explain, not cProfile alone.
@@ -59,7 +59,7 @@ def _environment(scale_dir: Path, landing: Path) -> None:
 def _use_bench_catalogue(items_per_file: int, seed: int) -> None:
     """Make the packaged catalogue the benchmark's ≥ 300 items for this process.
 
-    ``hmis.tasks.validate`` and ``registry.sync_reference`` read the packaged catalogue
+    ``hmis.pipeline.monthly.validate`` and ``registry.sync_reference`` read the packaged catalogue
     (61 items) and take no other; without this every synthetic item would be an unknown
     code and every file rejected. The stage phase passes ``items`` explicitly instead.
     """
@@ -121,9 +121,9 @@ def _slow_plans(log_path: Path, since: int) -> str:
 
 
 def _suite_runner(settings, catalogue, with_docs: bool):
-    """The validation runner built as ``hmis.tasks.validate`` builds it."""
-    from hmis.rules import RULES_FILE, load_rules
-    from hmis.validate import SuiteRunner
+    """The validation runner built as ``hmis.pipeline.monthly.validate`` builds it."""
+    from hmis.quality.rules import RULES_FILE, load_rules
+    from hmis.quality.runner import SuiteRunner
 
     ruleset = load_rules(settings.expectations_dir / RULES_FILE, {item.item_code for item in catalogue})
     return SuiteRunner(settings.expectations_dir, ruleset, settings.data_docs_dir if with_docs else None)
@@ -133,12 +133,14 @@ def run_stages(spec, generated, as_of, profile: list[str], results: dict) -> Non
     """Each stage function called directly, in pipeline order, on one connection."""
     from benchmarks.generator import bench_catalogue
     from benchmarks.measure import measure, profile_report
-    from hmis import compliance, ingest, marts
-    from hmis.config import load_settings
-    from hmis.landing import open_store
-    from hmis.registry import read_registry, sync_reference
-    from hmis.tasks import run_key
-    from hmis.warehouse import connect, migrate
+    from hmis.compliance import status as compliance
+    from hmis.ingest import stages as ingest
+    from hmis.marts import build as marts
+    from hmis.pipeline.run import run_key
+    from hmis.platform.landing import open_store
+    from hmis.platform.settings import load_settings
+    from hmis.platform.warehouse import connect, migrate
+    from hmis.reference.registry import read_registry, sync_reference
 
     settings = load_settings()
     store = open_store(settings.landing_url)
@@ -214,8 +216,8 @@ def run_stages(spec, generated, as_of, profile: list[str], results: dict) -> Non
 def run_baselines(spec, server, generated, results: dict, to_sql_rows: int, gx_sample: int) -> None:
     from benchmarks import baselines
     from benchmarks.generator import bench_catalogue
-    from hmis.config import load_settings
-    from hmis.warehouse import connect
+    from hmis.platform.settings import load_settings
+    from hmis.platform.warehouse import connect
 
     settings = load_settings()
     landing = Path(settings.landing_url)
@@ -260,14 +262,14 @@ def run_baselines(spec, server, generated, results: dict, to_sql_rows: int, gx_s
 
 
 def run_tasks(as_of, label: str, new_rows: int) -> dict:
-    """The task functions of ``hmis.tasks`` in DAG order; their sum is end to end.
+    """The task functions of ``hmis.pipeline.monthly`` in DAG order; their sum is end to end.
 
     Run first in the process, so the validate task pays for importing Great Expectations
     as it does in its own Airflow worker process. ``new_rows`` is the number of rows in the
     files that arrived, for the rows column.
     """
     from benchmarks.measure import measure
-    from hmis import tasks
+    from hmis.pipeline import monthly as tasks
 
     steps = []
     staged = built = None
@@ -312,7 +314,7 @@ def run_tasks(as_of, label: str, new_rows: int) -> dict:
 
 def run_airflow(settings, as_of, direct: dict, results: dict) -> None:
     """The same month through real Airflow once; compare with the direct task calls."""
-    from hmis.runtime import configure_airflow, ensure_airflow_db, output_to, run_dag
+    from hmis_dev.airflow_runtime import configure_airflow, ensure_airflow_db, output_to, run_dag
 
     home = configure_airflow(settings, Path(os.environ["AIRFLOW_HOME"]))
     log_path = WORK / "airflow-run.log"
@@ -345,7 +347,7 @@ def run_airflow(settings, as_of, direct: dict, results: dict) -> None:
 
 
 def dag_structure(settings) -> dict:
-    from hmis.runtime import configure_airflow, load_dag
+    from hmis_dev.airflow_runtime import configure_airflow, load_dag
 
     configure_airflow(settings, Path(os.environ["AIRFLOW_HOME"]))
     dag = load_dag(settings)
@@ -383,9 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.generator import generate, write_revisions
     from benchmarks.measure import measure
     from benchmarks.report import baseline_table, machine, step_table, target_table, targets
-    from hmis.config import load_settings
-    from hmis.services import postgres
-    from hmis.services.smtp_sink import SmtpSink
+    from hmis.platform.settings import load_settings
+    from hmis_dev.services import postgres
+    from hmis_dev.services.smtp_sink import SmtpSink
 
     skip = set(args.skip)
     if spec.name != "district" and not args.airflow:
@@ -417,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     _use_bench_catalogue(spec.items_per_file, spec.seed)
     try:
         if "tasks" not in skip:
-            _say("phase tasks (hmis.tasks, DAG order)")
+            _say("phase tasks (hmis.pipeline.monthly, DAG order)")
             _fresh_database(server)
             results["e2e"] = run_tasks(as_of, "full", generated.rows)
             if "incremental" not in skip:
@@ -467,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         _say("ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in results["ratios"].items()))
     if "e2e" in results:
         _say("")
-        _say(step_table(f"end to end through hmis.tasks: {results['e2e']['seconds']:.1f} s",
+        _say(step_table(f"end to end through hmis.pipeline.monthly: {results['e2e']['seconds']:.1f} s",
                         results["e2e"]["steps"]))
     if "incremental" in results:
         _say("")

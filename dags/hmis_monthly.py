@@ -5,7 +5,7 @@ Owner: **hmis-data-engineering**. Runs every day at 06:00 IST and works on the l
 complete months, because facilities keep sending late and corrected reports after the due
 date (the 5th of the following month).
 
-Each task is one stage of `plugins/hmis/tasks.py`; state lives in the warehouse, so any task
+Each task is one stage of `src/hmis/pipeline/monthly.py`; state lives in the warehouse, so any task
 can be cleared and re-run safely:
 
 1. **prepare** — migrations; registry, contacts and item catalogue from the landing store.
@@ -28,7 +28,7 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from hmis.airflow_support import as_of, default_args, marts_asset, skip_unless_changed
+from hmis.pipeline.airflow import default_args, marts_asset, run_stage, skip_unless_changed
 
 
 @dag(
@@ -44,54 +44,38 @@ from hmis.airflow_support import as_of, default_args, marts_asset, skip_unless_c
 def hmis_monthly():
     @task(doc_md="Apply migrations; load registry, contacts and item catalogue.")
     def prepare(**context):
-        from hmis import tasks
-
-        return tasks.prepare(as_of(context))
+        return run_stage("monthly.prepare", context)
 
     @task(doc_md="Record new or changed files of the open periods in the file ledger.")
     def discover(**context):
-        from hmis import tasks
-
-        return tasks.discover(as_of(context))
+        return run_stage("monthly.discover", context)
 
     @task(doc_md="Parse discovered files into staged rows; quarantine unreadable files.")
     def parse(**context):
-        from hmis import tasks
-
-        return tasks.parse(as_of(context))
+        return run_stage("monthly.parse", context)
 
     @task(doc_md="Validate staged rows with the Great Expectations suite, one run per batch.")
     def validate(**context):
-        from hmis import tasks
-
-        return tasks.validate(as_of(context))
+        return run_stage("monthly.validate", context)
 
     @task(doc_md="Replace each facility-period's values with its newest accepted file.")
     def load(**context):
-        from hmis import tasks
-
-        return tasks.load(as_of(context))
+        return run_stage("monthly.load", context)
 
     @task(doc_md="Compute every expected facility's reporting status per open period.")
     def compliance(**context):
-        from hmis import tasks
-
-        return tasks.update_compliance(as_of(context))
+        return run_stage("monthly.update_compliance", context)
 
     @task(
         doc_md="Rebuild district and state marts and reporting rates for the open periods.",
         outlets=[marts_asset()],
     )
     def marts(**context):
-        from hmis import tasks
-
-        return skip_unless_changed(tasks.build_marts(as_of(context)))
+        return skip_unless_changed(run_stage("monthly.build_marts", context))
 
     @task(doc_md="Export the rebuilt periods to the state's store; the manifest is written last.")
     def export(built: dict, **context):
-        from hmis import tasks
-
-        return tasks.export_marts(as_of(context), built["periods"])
+        return run_stage("monthly.export_marts", context, built["periods"])
 
     @task(
         doc_md="Send the alerts due under config/alert_policy.yaml, each at most once; district digests "
@@ -99,15 +83,11 @@ def hmis_monthly():
         trigger_rule="none_failed",
     )
     def notify_officers(**context):
-        from hmis import tasks
-
-        return tasks.notify_officers(as_of(context))
+        return run_stage("monthly.notify_officers", context)
 
     @task(doc_md="Log a one-screen summary of the run and keep it in ingest.run.", trigger_rule="none_failed")
     def summary(**context):
-        from hmis import tasks
-
-        return tasks.summarise(as_of(context))
+        return run_stage("monthly.summarise", context)
 
     checked = compliance()
     prepare() >> discover() >> parse() >> validate() >> load() >> checked

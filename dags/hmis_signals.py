@@ -4,7 +4,7 @@
 Owner: **hmis-data-engineering**. Runs whenever `hmis_monthly` rebuilds the marts (the
 `hmis_marts` asset) and works on the same open periods, derived from the run's moment.
 
-Each task is one function of `plugins/hmis/signal_tasks.py`; state lives in the warehouse:
+Each task is one function of `src/hmis/pipeline/signals.py`; state lives in the warehouse:
 
 1. **ultrasound_compliance** — the open periods' ultrasound line lists: RCH IDs checked and
    replaced by keyed HMAC pseudonyms (`ultrasound.scan`), compliance per facility and month
@@ -18,7 +18,7 @@ Each task is one function of `plugins/hmis/signal_tasks.py`; state lives in the 
 import pendulum
 from airflow.sdk import dag, task
 
-from hmis.airflow_support import as_of, default_args, marts_asset
+from hmis.pipeline.airflow import default_args, marts_asset, run_stage
 
 
 @dag(
@@ -34,21 +34,15 @@ from hmis.airflow_support import as_of, default_args, marts_asset
 def hmis_signals():
     @task(doc_md="Check and pseudonymise the open periods' ultrasound line lists; compliance per facility.")
     def ultrasound_compliance(**context):
-        from hmis import signal_tasks
-
-        return signal_tasks.ultrasound_compliance(as_of(context))
+        return run_stage("signals.ultrasound_compliance", context)
 
     @task(doc_md="Rebuild marts.disease_signals: EARS C1/C2/C3 per disease, block and district.")
     def disease_signals(**context):
-        from hmis import signal_tasks
-
-        return signal_tasks.rebuild_signals(as_of(context))
+        return run_stage("signals.rebuild_signals", context)
 
     @task(doc_md="E-mail each new disease alarm to the district surveillance officer, once.")
     def notify_surveillance_officer(**context):
-        from hmis import signal_tasks
-
-        return signal_tasks.notify_signals(as_of(context))
+        return run_stage("signals.notify_signals", context)
 
     ultrasound_compliance() >> disease_signals() >> notify_surveillance_officer()
 

@@ -1,6 +1,6 @@
 -- Rebuild the marts for the block-periods in the temporary table `touched_block`
 -- (district, block, period, ledger_state; a NULL ledger_state is a block that no longer has
--- facilities). Run inside one transaction by hmis.marts.rebuild: a reader sees the old or
+-- facilities). Run inside one transaction by hmis.marts.build.rebuild: a reader sees the old or
 -- the new numbers, never a mix.
 --
 -- Only the touched blocks are aggregated from the facts; district rows are then summed from

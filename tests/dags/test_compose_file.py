@@ -391,7 +391,9 @@ def test_dockerfile_builds_the_airflow_image():
     assert installs and users and lines[users[-1]] == "USER airflow" and users[-1] < installs[0]
     assert any("requirements.txt" in line for line in lines if line.startswith("COPY "))
     assert any("pyproject.toml" in line for line in lines if line.startswith("COPY "))
-    assert any("plugins/" in line for line in lines if line.startswith("COPY "))
+    copies = [line for line in lines if line.startswith("COPY ")]
+    assert any(" src/ " in line for line in copies), "the image installs the runtime package from src/"
+    assert not any(" dev/" in line or " . " in line for line in copies), "development tools stay out of the image"
     install_text = "\n".join(lines[installs[0] :])
     assert "pip install --no-cache-dir -r" in install_text and "requirements.txt" in install_text
     assert "--no-deps" in install_text

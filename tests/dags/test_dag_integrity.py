@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hmis.airflow_support import ALLOWED_TAGS, OWNER
+from hmis.pipeline.airflow import ALLOWED_TAGS, OWNER
 
 pytestmark = pytest.mark.dags
 

@@ -12,9 +12,9 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from hmis.config import load_settings
-from hmis.services import postgres
-from hmis.services.smtp_sink import SmtpSink
+from hmis.platform.settings import load_settings
+from hmis_dev.services import postgres
+from hmis_dev.services.smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +57,7 @@ def landing(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def airflow_home():
-    from hmis.runtime import configure_airflow, ensure_airflow_db
+    from hmis_dev.airflow_runtime import configure_airflow, ensure_airflow_db
 
     home = configure_airflow(load_settings(), Path(os.environ["AIRFLOW_HOME"]))
     ensure_airflow_db(home)

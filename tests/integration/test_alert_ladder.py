@@ -16,12 +16,13 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from hmis import tasks
-from hmis.config import load_settings
-from hmis.demo.generator import generate
-from hmis.periods import REPORTING_TZ, due_at
-from hmis.runtime import load_dag, run_dag
-from hmis.warehouse import fetch_all as _rows
+from hmis.pipeline import monthly as tasks
+from hmis.pipeline.run import Run
+from hmis.platform.settings import load_settings
+from hmis.platform.warehouse import fetch_all as _rows
+from hmis.reference.periods import REPORTING_TZ, due_at
+from hmis_dev.airflow_runtime import load_dag, run_dag
+from hmis_dev.demo.generator import generate
 
 pytestmark = pytest.mark.integration
 
@@ -334,8 +335,8 @@ def test_smtp_down_is_recorded_failed_retried_by_the_next_run_and_sent_once(demo
 
 
 def test_changed_registry_is_picked_up_history_kept_and_gap_follows(demo, mail_sink, landing):
-    tasks.prepare(day(1))
-    tasks.update_compliance(day(1))
+    tasks.prepare(Run.at(day(1)))
+    tasks.update_compliance(Run.at(day(1)))
     assert _rows("SELECT count(*) FROM ref.registry_version") == [(1,)]
     assert _rows("SELECT count(*) FROM compliance.registration_gap") == [(54,)]
     first_version = _rows("SELECT registry_sha256 FROM ref.registry_version")[0][0]
@@ -352,9 +353,9 @@ def test_changed_registry_is_picked_up_history_kept_and_gap_follows(demo, mail_s
         writer.writeheader()
         writer.writerows(rows)
 
-    result = tasks.prepare(day(3))
+    result = tasks.prepare(Run.at(day(3)))
     assert result["registry_changes"] == {"added": 0, "changed": 1, "removed": 0}
-    tasks.update_compliance(day(3))
+    tasks.update_compliance(Run.at(day(3)))
     assert _rows("SELECT count(*) FROM ref.registry_version") == [(2,)]
     history = _rows("""SELECT valid_from, valid_to, hmis_registered, registry_sha256 = %s FROM ref.facility_version
                         WHERE facility_id = %s ORDER BY valid_from""", (first_version, chosen))
@@ -364,5 +365,5 @@ def test_changed_registry_is_picked_up_history_kept_and_gap_follows(demo, mail_s
     assert _rows("SELECT count(*) FROM compliance.registration_gap") == [(53,)]
 
     # Reading the same registry again records no history.
-    assert tasks.prepare(day(4))["registry_changes"] == {"added": 0, "changed": 0, "removed": 0}
+    assert tasks.prepare(Run.at(day(4)))["registry_changes"] == {"added": 0, "changed": 0, "removed": 0}
     assert _rows("SELECT count(*) FROM ref.facility_version") == [(321,)]

@@ -24,10 +24,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from hmis import tasks
-from hmis.demo.generator import generate
-from hmis.periods import REPORTING_TZ
-from hmis.warehouse import fetch_all as rows
+from hmis.pipeline import monthly as tasks
+from hmis.pipeline.run import Run
+from hmis.platform.warehouse import fetch_all as rows
+from hmis.reference.periods import REPORTING_TZ
+from hmis_dev.demo.generator import generate
 
 pytestmark = pytest.mark.integration
 
@@ -304,7 +305,7 @@ def write(landing: Path, key: str, data: bytes, arrived: datetime) -> None:
 
 def run_stages(as_of: datetime) -> dict:
     """The ingest stages and compliance for one logical date; each must succeed."""
-    return {stage: getattr(tasks, stage)(as_of) for stage in
+    return {stage: getattr(tasks, stage)(Run.at(as_of)) for stage in
             ("prepare", "discover", "parse", "validate", "load", "update_compliance")}
 
 

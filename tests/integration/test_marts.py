@@ -12,13 +12,13 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from hmis.config import load_settings
-from hmis.demo.generator import generate
-from hmis.demo.population import write_population
-from hmis.periods import REPORTING_TZ
-from hmis.runtime import run_dag
-from hmis.warehouse import connect
-from hmis.warehouse import fetch_all as rows
+from hmis.platform.settings import load_settings
+from hmis.platform.warehouse import connect
+from hmis.platform.warehouse import fetch_all as rows
+from hmis.reference.periods import REPORTING_TZ
+from hmis_dev.airflow_runtime import run_dag
+from hmis_dev.demo.generator import generate
+from hmis_dev.demo.population import write_population
 
 pytestmark = pytest.mark.integration
 

@@ -14,12 +14,12 @@ from decimal import Decimal
 import pytest
 from psycopg2 import sql
 
-from hmis.config import load_settings
-from hmis.demo.generator import generate
-from hmis.periods import REPORTING_TZ
-from hmis.runtime import run_dag
-from hmis.warehouse import connect
-from hmis.warehouse import fetch_all as _rows
+from hmis.platform.settings import load_settings
+from hmis.platform.warehouse import connect
+from hmis.platform.warehouse import fetch_all as _rows
+from hmis.reference.periods import REPORTING_TZ
+from hmis_dev.airflow_runtime import run_dag
+from hmis_dev.demo.generator import generate
 
 AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
 CHECKED_TABLES = [

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hmis.config import load_settings
-from hmis.demo.generator import generate
-from hmis.periods import REPORTING_TZ
-from hmis.runtime import run_dag
-from hmis.warehouse import fetch_all as rows
+from hmis.platform.settings import load_settings
+from hmis.platform.warehouse import fetch_all as rows
+from hmis.reference.periods import REPORTING_TZ
+from hmis_dev.airflow_runtime import run_dag
+from hmis_dev.demo.generator import generate
 
 pytestmark = pytest.mark.integration
 

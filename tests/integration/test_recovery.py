@@ -26,13 +26,14 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from hmis import tasks
-from hmis.config import load_settings
-from hmis.demo.generator import generate
-from hmis.periods import REPORTING_TZ
-from hmis.runtime import run_dag
-from hmis.services import postgres
-from hmis.warehouse import connect, migrate
+from hmis.pipeline import monthly as tasks
+from hmis.pipeline.run import Run, run_key
+from hmis.platform.settings import load_settings
+from hmis.platform.warehouse import connect, migrate
+from hmis.reference.periods import REPORTING_TZ
+from hmis_dev.airflow_runtime import run_dag
+from hmis_dev.demo.generator import generate
+from hmis_dev.services import postgres
 
 pytestmark = pytest.mark.integration
 
@@ -48,10 +49,11 @@ STAGE_SCRIPT = """
 import logging, sys
 from datetime import datetime
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-from hmis import tasks
+from hmis.pipeline import monthly as tasks
+from hmis.pipeline.run import Run
 as_of = datetime.fromisoformat(sys.argv[1])
 for stage in sys.argv[2:]:
-    print(stage, getattr(tasks, stage)(as_of), flush=True)
+    print(stage, getattr(tasks, stage)(Run.at(as_of)), flush=True)
 """
 
 
@@ -95,7 +97,7 @@ def checksums() -> dict[str, str]:
 
 
 def run_stages(as_of: datetime, stages=INGEST) -> dict:
-    return {stage: getattr(tasks, stage)(as_of) for stage in stages}
+    return {stage: getattr(tasks, stage)(Run.at(as_of)) for stage in stages}
 
 
 def assert_ledger_in_step() -> None:
@@ -127,7 +129,7 @@ def wait_for(probe, what: str, timeout: float = 30.0):
 
 def backends(stage: str, as_of: datetime = AS_OF) -> list[tuple]:
     """(pid, wait_event_type, wait_event, query) of the sessions of one stage of one run."""
-    name = f"hmis-pipeline {stage} {tasks.run_key(as_of)}"[:63]
+    name = f"hmis-pipeline {stage} {run_key(as_of)}"[:63]
     return rows("""SELECT pid, wait_event_type, wait_event, query FROM pg_stat_activity
                     WHERE datname = current_database() AND application_name = %s""", (name,))
 
@@ -240,7 +242,7 @@ def test_the_same_date_run_three_times_leaves_identical_tables_and_sends_nothing
     first, mails = checksums(), mail_sink.messages()
     assert mails and rows("SELECT count(*) FROM facts.monthly_value")[0][0] > 9000
     # Airflow retrying the alert task (or a whole re-run) finds every alert in the ledger.
-    assert tasks.notify_officers(AS_OF)["alerts_sent"] == 0
+    assert tasks.notify_officers(Run.at(AS_OF))["alerts_sent"] == 0
     for _ in range(2):
         run_stages(AS_OF, EVERY_STAGE)
         assert checksums() == first
@@ -316,9 +318,9 @@ def test_a_second_run_waits_for_the_first_or_stops_naming_it(staged, clean):
 
     code, _out, err = Worker(("load",), later, HMIS_RUN_LOCK_WAIT_SECONDS="1").finish(timeout=60)
     assert code != 0
-    stop = next(line for line in err.splitlines() if line.startswith("hmis.run_lock.RunLockBusy: "))
-    assert f"load of {tasks.run_key(later)} stopped after waiting 1 s for the ingest ledger" in stop
-    assert f"held by hmis-pipeline load {tasks.run_key(AS_OF)} (database backend pid {holder_pid}" in stop
+    stop = next(line for line in err.splitlines() if line.startswith("hmis.platform.locks.RunLockBusy: "))
+    assert f"load of {run_key(later)} stopped after waiting 1 s for the ingest ledger" in stop
+    assert f"held by hmis-pipeline load {run_key(AS_OF)} (database backend pid {holder_pid}" in stop
     assert "changed nothing and can simply be retried" in stop
 
     patient = Worker(("load",), later, HMIS_RUN_LOCK_WAIT_SECONDS="120")
@@ -330,7 +332,7 @@ def test_a_second_run_waits_for_the_first_or_stops_naming_it(staged, clean):
     code_second, out_second, err_second = patient.finish(timeout=60)
     assert code_first == 0 and code_second == 0, err_first[-2000:] + err_second[-2000:]
     assert f"is waiting (at most 120 s) for the ingest ledger, which is held by hmis-pipeline load " \
-           f"{tasks.run_key(AS_OF)}" in err_second
+           f"{run_key(AS_OF)}" in err_second
     assert "waited" in err_second
     assert "'loaded_files': 0" in out_second and "'loaded_files': 0" not in out_first
     assert_ledger_in_step()
@@ -356,7 +358,7 @@ def _content() -> dict:
 def test_two_runs_started_together_process_every_file_once(source, warehouse, landing, reference_db, tmp_path,
                                                            monkeypatch, capsys):
     shutil.copytree(source, landing, dirs_exist_ok=True)
-    tasks.prepare(AS_OF)
+    tasks.prepare(Run.at(AS_OF))
     stages = ("discover", "parse", "validate", "load")
     runs = [Worker(stages, AS_OF), Worker(stages, AS_OF + timedelta(hours=1))]
     outputs = [run.finish() for run in runs]
@@ -402,7 +404,7 @@ def test_a_backfill_reproduces_its_date_and_leaves_the_latest_state_intact(wareh
     # Then the regular run, a backfill of the past date again, and the regular run again.
     run_stages(AS_OF, EVERY_STAGE)
     latest, mails = checksums(), len(mail_sink.messages())
-    latest_summary = rows("SELECT summary FROM ingest.run WHERE run_id = %s", (tasks.run_key(AS_OF),))
+    latest_summary = rows("SELECT summary FROM ingest.run WHERE run_id = %s", (run_key(AS_OF),))
     run_stages(past, EVERY_STAGE)
     after_backfill = checksums()
     for table in ("ingest.file", "facts.monthly_value", "ingest.staged_value", "dq.result", "alerts.sent"):
@@ -412,7 +414,7 @@ def test_a_backfill_reproduces_its_date_and_leaves_the_latest_state_intact(wareh
     differs = {t for t in latest if again[t] != latest[t]}
     # Only the backfilled run's own summary row changed: it describes that run's latest execution.
     assert differs <= {"ingest.run"}, differs
-    assert rows("SELECT summary FROM ingest.run WHERE run_id = %s", (tasks.run_key(AS_OF),)) == latest_summary
+    assert rows("SELECT summary FROM ingest.run WHERE run_id = %s", (run_key(AS_OF),)) == latest_summary
     assert len(mail_sink.messages()) == mails
 
 

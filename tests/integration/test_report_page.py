@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hmis.config import load_settings
-from hmis.demo.generator import generate
-from hmis.landing import LocalStore
-from hmis.periods import REPORTING_TZ
-from hmis.report import render_report, write_report
-from hmis.report.cli import register
-from hmis.runtime import run_dag
-from hmis.warehouse import connect, migrate
-from hmis.warehouse import fetch_all as _rows
+from hmis.cli.report import register
+from hmis.platform.landing import LocalStore
+from hmis.platform.settings import load_settings
+from hmis.platform.warehouse import connect, migrate
+from hmis.platform.warehouse import fetch_all as _rows
+from hmis.reference.periods import REPORTING_TZ
+from hmis.report.page import render_report, write_report
+from hmis_dev.airflow_runtime import run_dag
+from hmis_dev.demo.generator import generate
 
 pytestmark = pytest.mark.integration
 

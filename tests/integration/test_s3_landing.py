@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hmis import tasks
-from hmis.demo.generator import generate
-from hmis.landing import S3Store
-from hmis.periods import REPORTING_TZ
+from hmis.pipeline import monthly as tasks
+from hmis.pipeline.run import Run
+from hmis.platform.landing import S3Store
+from hmis.reference.periods import REPORTING_TZ
+from hmis_dev.demo.generator import generate
 
 pytestmark = pytest.mark.integration
 
@@ -42,12 +43,12 @@ def test_files_in_a_bucket_are_discovered_validated_and_loaded(s3_endpoint, ware
     monkeypatch.setenv("HMIS_OPEN_PERIODS", "1")
     run_at = as_of + timedelta(minutes=1)
 
-    tasks.prepare(run_at)
-    found = tasks.discover(run_at)
+    tasks.prepare(Run.at(run_at))
+    found = tasks.discover(Run.at(run_at))
     assert found["new_files"] == len(truth.files)
-    tasks.parse(run_at)
-    tasks.validate(run_at)
-    loaded = tasks.load(run_at)
+    tasks.parse(Run.at(run_at))
+    tasks.validate(Run.at(run_at))
+    loaded = tasks.load(Run.at(run_at))
     assert loaded["loaded_files"] == len(truth.values)
 
     # Rejected files were copied to the bucket's quarantine prefix, each with its reason.
@@ -56,4 +57,4 @@ def test_files_in_a_bucket_are_discovered_validated_and_loaded(s3_endpoint, ware
     assert len([k for k in quarantined if k.endswith(".reason.txt")]) == len(rejected)
 
     # A second discovery finds nothing new: the ledger remembers every object's content.
-    assert tasks.discover(run_at)["new_files"] == 0
+    assert tasks.discover(Run.at(run_at))["new_files"] == 0

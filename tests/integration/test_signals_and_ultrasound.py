@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from hmis.config import load_settings
-from hmis.demo.generator import generate
-from hmis.periods import REPORTING_TZ
-from hmis.runtime import run_dag
-from hmis.warehouse import connect
-from hmis.warehouse import fetch_all as _rows
+from hmis.platform.settings import load_settings
+from hmis.platform.warehouse import connect
+from hmis.platform.warehouse import fetch_all as _rows
+from hmis.reference.periods import REPORTING_TZ
+from hmis_dev.airflow_runtime import run_dag
+from hmis_dev.demo.generator import generate
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from hmis.warehouse import connect, copy_rows
+from hmis.platform.warehouse import connect, copy_rows
 
 pytestmark = pytest.mark.integration
 

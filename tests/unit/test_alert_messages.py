@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 
-from hmis.alert_messages import (
+from hmis.notify.messages import (
     FacilityLine,
     NonSubmissionAlert,
     Recipient,
@@ -19,7 +19,7 @@ from hmis.alert_messages import (
     message_id_for,
     non_submission_subject,
 )
-from hmis.periods import REPORTING_TZ, due_at
+from hmis.reference.periods import REPORTING_TZ, due_at
 
 pytestmark = pytest.mark.unit
 

@@ -5,11 +5,11 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import pytest
 
-from hmis.alert_policy import AlertPolicyError, load_policy, parse_policy
-from hmis.alerts import Contact, LedgerEntry, Snapshot, StatusRow, plan_alerts
-from hmis.config import load_settings, project_root
-from hmis.periods import REPORTING_TZ, due_at
-from hmis.registration_gap import find_gap
+from hmis.compliance.registration_gap import find_gap
+from hmis.notify.officers import Contact, LedgerEntry, Snapshot, StatusRow, plan_alerts
+from hmis.notify.policy import AlertPolicyError, load_policy, parse_policy
+from hmis.platform.settings import load_settings, project_root
+from hmis.reference.periods import REPORTING_TZ, due_at
 
 pytestmark = pytest.mark.unit
 

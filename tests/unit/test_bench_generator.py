@@ -12,9 +12,9 @@ import pytest
 
 # benchmarks/ is a folder of scripts at the checkout's root (on pytest's pythonpath).
 from benchmarks.generator import SCALES, ScaleSpec, bench_items, generate, run_dates, write_revisions
-from hmis.periods import due_at
 from hmis.reference.catalogue import item_codes
-from hmis.registry import CONTACT_COLUMNS, FACILITY_COLUMNS, parse_registry
+from hmis.reference.periods import due_at
+from hmis.reference.registry import CONTACT_COLUMNS, FACILITY_COLUMNS, parse_registry
 
 pytestmark = pytest.mark.unit
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hmis.demo.generator import DEFECT_KINDS, DemoTruth, generate, write_registry
-from hmis.periods import REPORTING_TZ, due_at
 from hmis.reference.catalogue import item_codes, items_for_type, load_items
+from hmis.reference.periods import REPORTING_TZ, due_at
+from hmis_dev.demo.generator import DEFECT_KINDS, DemoTruth, generate, write_registry
 
 AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
 EARLY_AS_OF = datetime(2026, 11, 3, 12, 0, tzinfo=REPORTING_TZ)

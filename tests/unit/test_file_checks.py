@@ -5,10 +5,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from hmis.config import load_settings
+from hmis.platform.settings import load_settings
+from hmis.quality.rules import RULES_FILE, load_rules
+from hmis.quality.runner import SuiteRunner, validate_batch
 from hmis.reference.catalogue import load_items
-from hmis.rules import RULES_FILE, load_rules
-from hmis.validate import SuiteRunner, validate_batch
 
 pytestmark = pytest.mark.unit
 

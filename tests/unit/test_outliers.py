@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from hmis.outliers import score
+from hmis.quality.outliers import score
 
 pytestmark = pytest.mark.unit
 
@@ -59,7 +59,7 @@ def test_vectorised_batch_scores_match_the_single_value_arithmetic():
     import numpy as np
     import pandas as pd
 
-    from hmis.outliers import score_rows
+    from hmis.quality.outliers import score_rows
 
     rng = np.random.default_rng(7)
     history = pd.DataFrame(
@@ -84,7 +84,7 @@ def test_vectorised_batch_scores_match_the_single_value_arithmetic():
 def test_small_or_proportionally_small_changes_are_not_called_outliers():
     import pandas as pd
 
-    from hmis.outliers import score_rows
+    from hmis.quality.outliers import score_rows
 
     history = pd.DataFrame(
         [("BIG", "opd", v) for v in (10000.0, 10050.0, 9990.0, 10020.0, 10010.0)]

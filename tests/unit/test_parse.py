@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from hmis.parse import SubmissionError, parse_csv, parse_dhis2_json, parse_submission
-from hmis.submission_keys import KeyLayoutError, parse_key, quarantine_key
+from hmis.ingest.parse import SubmissionError, parse_csv, parse_dhis2_json, parse_submission
+from hmis.platform.store_layout import KeyLayoutError, parse_key, quarantine_key
 
 pytestmark = pytest.mark.unit
 

@@ -16,9 +16,9 @@ import pytest
 
 from benchmarks.generator import ScaleSpec
 from benchmarks.generator import generate as generate_bench
-from hmis.demo.generator import generate as generate_demo
-from hmis.parse import SubmissionError, parse_records, staging_lines
-from hmis.periods import REPORTING_TZ
+from hmis.ingest.parse import SubmissionError, parse_records, staging_lines
+from hmis.reference.periods import REPORTING_TZ
+from hmis_dev.demo.generator import generate as generate_demo
 
 pytestmark = pytest.mark.unit
 

@@ -2,7 +2,7 @@ from datetime import datetime
 
 import pytest
 
-from hmis.periods import (
+from hmis.reference.periods import (
     REPORTING_TZ,
     PeriodError,
     due_at,

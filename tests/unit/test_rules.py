@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hmis.config import load_settings
+from hmis.platform.settings import load_settings
+from hmis.quality.rules import RULES_FILE, Rule, RulesError, evaluate_consistency, evaluate_rule, load_rules
 from hmis.reference.catalogue import item_codes
-from hmis.rules import RULES_FILE, Rule, RulesError, evaluate_consistency, evaluate_rule, load_rules
 
 pytestmark = pytest.mark.unit
 

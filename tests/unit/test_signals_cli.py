@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from hmis.signals.cli import main, register
+from hmis.cli.signals import main, register
 
 pytestmark = pytest.mark.unit
 

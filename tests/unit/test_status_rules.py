@@ -5,8 +5,8 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from hmis.compliance import Submission, compute_statuses, status_for
-from hmis.periods import REPORTING_TZ
+from hmis.compliance.status import Submission, compute_statuses, status_for
+from hmis.reference.periods import REPORTING_TZ
 
 pytestmark = pytest.mark.unit
 

@@ -9,10 +9,10 @@ from datetime import date, datetime
 
 import pytest
 
-from hmis import ultrasound
-from hmis.config import load_settings
-from hmis.demo.generator import generate
-from hmis.periods import REPORTING_TZ
+from hmis.platform.settings import load_settings
+from hmis.reference.periods import REPORTING_TZ
+from hmis.ultrasound import linelist as ultrasound
+from hmis_dev.demo.generator import generate
 
 pytestmark = pytest.mark.unit
 

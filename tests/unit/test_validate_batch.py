@@ -5,8 +5,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from hmis.config import load_settings
-from hmis.validate import SuiteRunner, validate_batch
+from hmis.platform.settings import load_settings
+from hmis.quality.runner import SuiteRunner, validate_batch
 
 pytestmark = pytest.mark.unit
 

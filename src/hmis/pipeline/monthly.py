@@ -1,0 +1,172 @@
+"""The pipeline's stages as plain functions; the DAG calls one per task.
+
+Every function takes the :class:`~hmis.pipeline.run.Run` and derives everything from its
+logical date — the open periods, due dates, which files had arrived — and never reads the
+clock, so a re-run or a backfill of the same date gives the same result. Heavy libraries
+(Great Expectations) are imported only inside the stage that needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from hmis.compliance import registration_gap
+from hmis.compliance import status as compliance
+from hmis.ingest import stages as ingest
+from hmis.marts import build as marts
+from hmis.marts import dictionary
+from hmis.marts.export import export_period
+from hmis.notify import officers as alerts
+from hmis.notify.policy import load_policy
+from hmis.pipeline.run import Run
+from hmis.pipeline.summary import collect, render
+from hmis.platform.landing import open_store
+from hmis.platform.locks import locked_stage
+from hmis.platform.settings import load_settings
+from hmis.platform.warehouse import connect, migrate
+from hmis.quality.rules import RULES_FILE, load_rules
+from hmis.quality.runner import SuiteRunner
+from hmis.reference.catalogue import load_items
+from hmis.reference.population import sync_population
+from hmis.reference.registry import read_registry, sync_reference
+from hmis.report.page import write_report
+
+log = logging.getLogger(__name__)
+
+def _with_conn(fn):
+    conn = connect()
+    try:
+        return fn(conn)
+    finally:
+        conn.close()
+
+
+def prepare(run: Run) -> dict:
+    """Apply migrations and refresh the registry, contacts and item catalogue."""
+    settings = load_settings()
+    store = open_store(settings.landing_url)
+
+    def work(conn):
+        applied = migrate(conn)
+        reference = sync_reference(conn, store, run.as_of)
+        reference["population_rows"] = sync_population(conn, store)
+        periods = list(run.periods)
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                """INSERT INTO ingest.run (run_id, logical_date, periods) VALUES (%s, %s, %s)
+                   ON CONFLICT (run_id) DO NOTHING""",
+                (run.key, run.as_of, periods),
+            )
+        return {"migrations_applied": applied, "periods": periods, **reference}
+
+    result = _with_conn(work)
+    log.info("prepared run for %s: periods %s, %d facilities (%d registered on HMIS)",
+             run.as_of.isoformat(), result["periods"], result["facilities"], result["registered"])
+    return result
+
+
+def discover(run: Run) -> dict:
+    settings = load_settings()
+    store = open_store(settings.landing_url)
+    return locked_stage("discover", run.key, lambda conn: ingest.discover(
+        conn, store, list(run.periods), run.as_of, run.key))
+
+
+def parse(run: Run) -> dict:
+    settings = load_settings()
+    store = open_store(settings.landing_url)
+    return locked_stage("parse", run.key, lambda conn: ingest.parse_discovered(
+        conn, store, run.key, run.as_of, settings.max_file_bytes, settings.batch_files))
+
+
+def validate(run: Run) -> dict:
+    settings = load_settings()
+    store = open_store(settings.landing_url)
+    catalogue = load_items()
+    ruleset = load_rules(settings.expectations_dir / RULES_FILE, {item.item_code for item in catalogue})
+    docs = settings.data_docs_dir
+    runner = SuiteRunner(settings.expectations_dir, ruleset, docs)
+    return locked_stage("validate", run.key, lambda conn: ingest.validate_parsed(
+        conn, store, runner, catalogue, run.key, run.as_of, settings.batch_files,
+        str(docs / "index.html") if docs else None))
+
+
+def load(run: Run) -> dict:
+    return locked_stage("load", run.key, lambda conn: ingest.load_accepted(conn, run.key, run.as_of))
+
+
+def update_compliance(run: Run) -> dict:
+    settings = load_settings()
+
+    def work(conn):
+        registry = read_registry(conn)
+        counts = compliance.refresh_status(conn, registry, list(run.periods), run.as_of, settings.due_day)
+        return {**counts, **registration_gap.refresh(conn, run.as_of)}
+
+    counts = _with_conn(work)
+    log.info("compliance as of %s: %s", run.as_of.isoformat(), counts)
+    return counts
+
+
+def build_marts(run: Run) -> dict:
+    """Rebuild the district-periods whose inputs changed; ``changed`` is empty when none did."""
+    result = _with_conn(lambda conn: marts.rebuild(conn, list(run.periods), run.as_of))
+    log.info("marts: %d block-period(s) in %d district-period(s) rebuilt: %s", result.get("blocks", 0),
+             len(result["changed"]), ", ".join(result["changed"]) or "none")
+    return result
+
+
+def export_marts(run: Run, periods: list[str]) -> dict:
+    """Export each rebuilt period for the state (files first, manifest last)."""
+    settings = load_settings()
+    store = open_store(settings.export_url)
+
+    def work(conn):
+        manifests = [export_period(conn, store, p, run.as_of) for p in periods]
+        store.write("exports/data_dictionary.md", dictionary.render(conn, run.as_of).encode("utf-8"))
+        with conn.cursor() as cur:
+            cur.execute("SELECT DISTINCT district FROM ref.facility ORDER BY 1")
+            districts = [row[0] for row in cur.fetchall()]
+        conn.rollback()
+        # The officers' compliance page for each district and exported month, beside the data.
+        reports = [write_report(conn, store, d, p, run.as_of) for p in periods for d in districts]
+        return manifests, reports
+
+    manifests, reports = _with_conn(work)
+    return {"exported_periods": periods, "files": sum(len(m["files"]) for m in manifests) + len(manifests),
+            "reports": reports, "store": settings.export_url}
+
+
+def notify_officers(run: Run) -> dict:
+    """Send the alerts the policy makes due and retry unsent ones, each at most once; fail the
+    task (so Airflow retries) if any send failed."""
+    settings = load_settings()
+    policy = load_policy(settings.alert_policy_path)
+    result = _with_conn(lambda conn: alerts.send_alerts(
+        conn, policy, list(run.periods), run.as_of, run.key, settings.mail_from, settings.due_day))
+    log.info("officer alerts as of %s: %d sent %s, %d already sent, %d failed, %d cancelled, %d without recipient",
+             run.as_of.isoformat(), result["alerts_sent"], result["sent_by_rung"], result["alerts_already_sent"],
+             result["alerts_failed"], result["alerts_cancelled"], result["alerts_unrouted"])
+    if result["alerts_failed"]:
+        raise RuntimeError(
+            f"{result['alerts_failed']} officer alert(s) could not be sent and are recorded as failed "
+            f"in alerts.sent; they will be retried: {'; '.join(result['errors'][:5])}"
+        )
+    return result
+
+
+def summarise(run: Run) -> dict:
+    """Collect the run's figures, log them as one screen and keep them in ``ingest.run``."""
+    def work(conn):
+        summary = collect(conn, list(run.periods), run.key)
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "UPDATE ingest.run SET summary = %s, finished_at = %s WHERE run_id = %s",
+                (json.dumps(summary, sort_keys=True, default=str), run.as_of, run.key),
+            )
+        return summary
+
+    summary = _with_conn(work)
+    log.info("run summary\n%s", render(summary))
+    return summary

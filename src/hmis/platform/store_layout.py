@@ -1,0 +1,95 @@
+"""Where a submission lives in the landing store, and what its key says about it.
+
+Layout: ``submissions/<YYYY-MM>/<facility_id>[__<label>].<csv|json|xlsx>``. A facility may
+send several files for one period (a correction, a revision); the label only keeps their
+names apart, and the submission time decides which one is newest.
+
+A key is never trusted: one that could climb out of the store (``..``, a backslash, an
+absolute path) is refused before anything is read, and a quarantine copy's name keeps only
+plain characters whatever the original key held.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hmis.platform.landing import UnsafeKeyError, safe_key
+from hmis.reference.periods import is_period
+
+SUBMISSIONS_PREFIX = "submissions"
+QUARANTINE_PREFIX = "quarantine"
+REGISTRY_KEY = "registry/facilities.csv"
+CONTACTS_KEY = "registry/contacts.csv"
+SUPPORTED_EXTENSIONS = ("csv", "json", "xlsx")
+# Compressed uploads are refused by name, before anything is read or inflated.
+ARCHIVE_EXTENSIONS = ("zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "zst")
+
+_UNSAFE_CHARS_RE = re.compile(r"[^A-Za-z0-9._-]")
+MAX_QUARANTINE_NAME = 120
+_NAME_RE = re.compile(r"^(?P<facility>[A-Za-z0-9][A-Za-z0-9_-]*?)(?:__[A-Za-z0-9_-]+)?\.(?P<ext>[A-Za-z0-9]+)$")
+
+
+class KeyLayoutError(ValueError):
+    """A key that does not follow the submission layout."""
+
+
+@dataclass(frozen=True)
+class SubmissionKey:
+    key: str
+    period: str
+    facility_id: str
+    extension: str
+
+
+def period_prefix(period: str) -> str:
+    return f"{SUBMISSIONS_PREFIX}/{period}/"
+
+
+def parse_key(key: str) -> SubmissionKey:
+    """Read period, facility and format from a key, or raise :class:`KeyLayoutError`."""
+    try:
+        safe_key(key)
+    except UnsafeKeyError as exc:
+        raise KeyLayoutError(str(exc)) from None
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != SUBMISSIONS_PREFIX:
+        raise KeyLayoutError(
+            f"file {key!r} is not in a period folder; expected submissions/<YYYY-MM>/<facility_id>.csv"
+        )
+    _, period, name = parts
+    if not is_period(period) or not period.isascii():
+        raise KeyLayoutError(f"folder {period!r} of {key!r} is not a period in the form YYYY-MM")
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix in ARCHIVE_EXTENSIONS:
+        raise KeyLayoutError(
+            f"file {name!r} is a compressed archive (.{suffix}); archives are never opened — "
+            "upload the monthly report itself as .csv, .xlsx or DHIS2 .json"
+        )
+    if suffix == "xls":
+        raise KeyLayoutError(
+            f"file {name!r} is an old Excel 97-2003 workbook (.xls); save it as .xlsx or CSV UTF-8"
+        )
+    match = _NAME_RE.match(name)
+    if not match:
+        raise KeyLayoutError(
+            f"file name {name!r} should be <facility_id>.csv (letters, digits, '-' and '_' only)"
+        )
+    extension = match.group("ext").lower()
+    if extension not in SUPPORTED_EXTENSIONS:
+        raise KeyLayoutError(
+            f"file {name!r} has type .{extension}; send the monthly report as .csv, .xlsx or DHIS2 .json"
+        )
+    return SubmissionKey(key=key, period=period, facility_id=match.group("facility"), extension=extension)
+
+
+def quarantine_key(key: str, file_id: int) -> str:
+    """Where a rejected file's copy is kept: always a plain key inside the quarantine folder,
+    whatever the original key held; the file id keeps every version apart."""
+    name = _UNSAFE_CHARS_RE.sub("_", key.rsplit("/", 1)[-1])
+    while ".." in name:
+        name = name.replace("..", "_")
+    name = name[-MAX_QUARANTINE_NAME:] or "file"
+    parts = key.split("/")
+    folder = parts[1] if len(parts) >= 3 and is_period(parts[1]) and parts[1].isascii() else "unsorted"
+    return f"{QUARANTINE_PREFIX}/{folder}/{file_id}-{name}"

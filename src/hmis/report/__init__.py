@@ -1,0 +1,1 @@
+"""The district compliance report page: a self-contained HTML file per district and month."""

@@ -1,0 +1,203 @@
+"""Monthly disease series per area from the warehouse, and the signals the pipeline keeps.
+
+For every disease-wise outpatient item (catalogue section ``DISEASE_OPD``, 14.1.x) and every
+block and district, the accepted monthly values (``facts.monthly_value``) are summed over
+the area's facilities (``ref.facility``) with the outpatient visits (14.2.1 + 14.2.2) of the
+same facilities that reported the item. The EARS methods (:mod:`hmis.signals.ears`) then
+run on one series per area and disease, and the results go to ``marts.disease_signals``.
+
+Monthly facility counts are not the daily syndromic counts EARS was built for: raw counts
+rise every monsoon in every block (fever, dengue, malaria), with attendance, and dip when a
+facility does not report. So the pipeline runs the reference methods on series that remove
+what is common, with these documented defaults (:class:`SignalSettings`):
+
+* **Blocks** — the standardised ratio ``R = (O + k) / (E + k)``, where ``O`` is the block's
+  count, ``E`` the count expected at the district's rate this month
+  (``E = block visits x district cases / district visits``, over facilities reporting the
+  item) and ``k = 5`` a continuity allowance so months with a handful of cases do not swing
+  the ratio. A rise in one block stands out; a district-wide season or a facility that did
+  not report cancels out. ``min_sigma = 0.1`` on ``R``: an alarm needs a block at least
+  ~31 % (C1/C2: ``3.09 x 0.1``) above what its baseline ratio predicts.
+* **Districts** — cases per 1,000 outpatient visits, with the reference's ``min_sigma = 0``.
+  A district-wide rise (the dengue season) is a real rise for the district and alarms.
+* **Every area** — an alarm also needs at least ``min_count = 5`` cases, so tiny numbers
+  never alarm. Baseline (7) and alpha (0.001 for C1/C2, 0.025 for C3) are the reference's.
+
+The mart reports everything on the case-count scale: for a series value ``s = (O + a) / b``
+(``a = k, b = E + k`` for blocks; ``a = 0, b = visits / 1000`` for districts) the expected
+count is ``mean(s) x b - a``, the standard deviation ``sd(s) x b`` and the upper bound
+``U(s) x b - a``, so ``alarm`` is exactly ``O > upper_bound`` (and ``O >= min_count``).
+
+Series are monthly because the warehouse holds monthly reports; the ``hmis signals``
+command also takes weekly series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from hmis.platform.warehouse import copy_rows
+from hmis.reference.periods import parse_period, shift_period
+from hmis.signals.ears import DEFAULT_BASELINE, METHODS, EarsError, ears_c, first_evaluated
+
+DISEASE_SECTION = "DISEASE_OPD"
+VISIT_ITEMS = ("14.2.1", "14.2.2")
+BLOCK_BASIS = "standardised_ratio"
+DISTRICT_BASIS = "rate_per_1000_visits"
+MART_COLUMNS = [
+    "area_level", "area", "district", "item_code", "period", "method", "observed", "expected", "sd",
+    "upper_bound", "alarm", "basis", "series_value", "built_at",
+]
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """The pipeline's choices; see the module docstring for why each differs (or not) from EARS."""
+
+    baseline: int = DEFAULT_BASELINE
+    methods: tuple[str, ...] = METHODS
+    block_min_sigma: float = 0.1
+    district_min_sigma: float = 0.0
+    continuity: float = 5.0
+    min_count: int = 5
+
+
+_COUNTS_SQL = """
+WITH visits AS (SELECT facility_id, period, sum(value) AS visits FROM facts.monthly_value
+                 WHERE item_code = ANY(%(visit_items)s) GROUP BY facility_id, period)
+SELECT f.district, f.block, v.period, v.item_code, sum(v.value)::bigint, coalesce(sum(o.visits), 0)::bigint
+  FROM facts.monthly_value v
+  JOIN ref.facility f USING (facility_id)
+  JOIN ref.data_item d USING (item_code)
+  LEFT JOIN visits o ON o.facility_id = v.facility_id AND o.period = v.period
+ WHERE d.section = %(section)s
+ GROUP BY f.district, f.block, v.period, v.item_code
+"""
+
+
+def load_counts(conn) -> pd.DataFrame:
+    """Disease counts and visits per district, block, period and item from accepted values."""
+    with conn.cursor() as cur:
+        cur.execute(_COUNTS_SQL, {"visit_items": list(VISIT_ITEMS), "section": DISEASE_SECTION})
+        rows = cur.fetchall()
+    conn.rollback()
+    return pd.DataFrame(rows, columns=["district", "block", "period", "item_code", "observed", "visits"])
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every period from ``first`` to ``last`` inclusive."""
+    (y1, m1), (y2, m2) = parse_period(first), parse_period(last)
+    return [shift_period(first, offset) for offset in range((y2 * 12 + m2) - (y1 * 12 + m1) + 1)]
+
+
+def _evaluate(series: np.ndarray, observed: np.ndarray, offset: np.ndarray, scale: np.ndarray,
+              method: str, min_sigma: float, settings: SignalSettings) -> pd.DataFrame | None:
+    """EARS on ``series`` and its results mapped back to counts (None if the series is too short)."""
+    if len(series) <= first_evaluated(method, settings.baseline):
+        return None
+    try:
+        result = ears_c(series, method, settings.baseline, None, min_sigma)
+    except EarsError:
+        return None
+    at = result["position"].to_numpy()
+    b, a = scale[at], offset[at]
+    out = pd.DataFrame({
+        "position": at,
+        "observed": observed[at],
+        "expected": result["expected"].to_numpy() * b - a,
+        "sd": result["sd"].to_numpy() * b,
+        "upper_bound": result["upper_bound"].to_numpy() * b - a,
+        "series_value": result["observed"].to_numpy(),
+    })
+    alarm = result["alarm"].copy()
+    alarm[(observed[at] < settings.min_count) & alarm.notna().to_numpy()] = False
+    out["alarm"] = alarm.to_numpy()
+    out["method"] = method
+    return out
+
+
+def compute_signals(counts: pd.DataFrame, settings: SignalSettings = SignalSettings()) -> pd.DataFrame:
+    """Signals for every block and district, disease, evaluable period and method.
+
+    ``counts`` has the columns of :func:`load_counts`. Months with no accepted value for an
+    area and disease are missing (NaN) in its series, as in the reference. Returns the
+    mart's columns except ``built_at``.
+    """
+    frames = []
+    if counts.empty:
+        return pd.DataFrame(columns=[c for c in MART_COLUMNS if c != "built_at"])
+    counts = counts.astype({"observed": "int64", "visits": "int64"})
+    for (district, item), group in counts.groupby(["district", "item_code"], sort=True):
+        periods = month_range(group["period"].min(), group["period"].max())
+        totals = group.groupby("period")[["observed", "visits"]].sum().reindex(periods)
+        observed = totals["observed"].to_numpy(float)
+        per_thousand = totals["visits"].to_numpy(float) / 1000.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(per_thousand > 0, observed / per_thousand, np.nan)
+        frames += _area_signals("district", district, district, item, periods, rate, observed,
+                                np.zeros(len(periods)), per_thousand, settings.district_min_sigma, settings)
+        for block, rows in group.groupby("block", sort=True):
+            block_totals = rows.set_index("period")[["observed", "visits"]].reindex(periods)
+            block_observed = block_totals["observed"].to_numpy(float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                expected = block_totals["visits"].to_numpy(float) * np.where(
+                    totals["visits"].to_numpy(float) > 0, observed / totals["visits"].to_numpy(float), np.nan)
+            scale = expected + settings.continuity
+            ratio = (block_observed + settings.continuity) / scale
+            frames += _area_signals("block", block, district, item, periods, ratio, block_observed,
+                                    np.full(len(periods), settings.continuity), scale,
+                                    settings.block_min_sigma, settings)
+    if not frames:
+        return pd.DataFrame(columns=[c for c in MART_COLUMNS if c != "built_at"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _area_signals(level: str, area: str, district: str, item: str, periods: list[str], series: np.ndarray,
+                  observed: np.ndarray, offset: np.ndarray, scale: np.ndarray, min_sigma: float,
+                  settings: SignalSettings) -> list[pd.DataFrame]:
+    frames = []
+    for method in settings.methods:
+        result = _evaluate(series, observed, offset, scale, method, min_sigma, settings)
+        if result is None:
+            continue
+        result = result[~np.isnan(result["observed"].to_numpy(float))]
+        if result.empty:
+            continue
+        result = result.assign(
+            area_level=level, area=area, district=district, item_code=item,
+            period=[periods[p] for p in result["position"]],
+            basis=BLOCK_BASIS if level == "block" else DISTRICT_BASIS,
+        )
+        frames.append(result.drop(columns="position"))
+    return frames
+
+
+def rebuild(conn, built_at: datetime, settings: SignalSettings = SignalSettings()) -> dict:
+    """Recompute every signal from the accepted values and replace the mart atomically."""
+    signals = compute_signals(load_counts(conn), settings)
+
+    def clean(value):
+        if value is None or value is pd.NA:
+            return None
+        if isinstance(value, float) and not np.isfinite(value):
+            return None
+        return value
+
+    rows = [
+        [clean(row[c]) if c in ("expected", "sd", "upper_bound", "series_value", "alarm") else row[c]
+         for c in MART_COLUMNS[:-1]] + [built_at]
+        for row in signals.to_dict("records")
+    ]
+    for row in rows:
+        row[MART_COLUMNS.index("observed")] = int(row[MART_COLUMNS.index("observed")])
+        alarm = row[MART_COLUMNS.index("alarm")]
+        row[MART_COLUMNS.index("alarm")] = None if alarm is None else bool(alarm)
+    with conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM marts.disease_signals")
+        written = copy_rows(cur, "marts.disease_signals", MART_COLUMNS, rows)
+    alarms = sum(1 for row in rows if row[MART_COLUMNS.index("alarm")])
+    return {"signals": written, "alarms": alarms}
