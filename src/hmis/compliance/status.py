@@ -21,9 +21,11 @@ from datetime import datetime
 
 import pandas as pd
 
-from hmis.platform.warehouse import copy_rows
+from hmis.platform.warehouse import copy_rows, statement
 from hmis.quality.runner import expected_reporter
 from hmis.reference.periods import due_at
+
+SQL = "compliance/status.sql"  # this module's statements, by name
 
 ACCEPTABLE = ("accepted", "loaded", "superseded")
 
@@ -89,9 +91,7 @@ def refresh_status(conn, registry: pd.DataFrame, periods: list[str], as_of: date
     """Recompute ``compliance.facility_status`` for ``periods`` in one transaction."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT facility_id, period, file_id, submitted_at, status FROM ingest.file
-                WHERE period = ANY(%s) AND facility_id IS NOT NULL
-                  AND status IN ('accepted', 'loaded', 'superseded', 'rejected')""",
+            statement(SQL, "submissions"),
             (periods,),
         )
         files = pd.DataFrame(cur.fetchall(), columns=["facility_id", "period", "file_id", "submitted_at", "status"])

@@ -24,7 +24,7 @@ from psycopg2.extras import execute_values
 from hmis.ingest.parse import SubmissionError, parse_records, staging_lines
 from hmis.platform.landing import LandingStore
 from hmis.platform.store_layout import KeyLayoutError, parse_key, period_prefix, quarantine_key
-from hmis.platform.warehouse import copy_csv, csv_lines
+from hmis.platform.warehouse import copy_csv, csv_lines, statement
 from hmis.quality.feedback import resolve_superseded, write_feedback
 from hmis.quality.findings import BatchOutcome, Finding
 from hmis.quality.runner import SuiteRunner, history_periods, validate_batch
@@ -32,6 +32,7 @@ from hmis.reference.periods import is_period
 from hmis.reference.registry import read_registry
 
 log = logging.getLogger(__name__)
+SQL = "ingest/stages.sql"  # this module's statements, by name
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -92,9 +93,7 @@ def discover(conn, store: LandingStore, periods: list[str], as_of: datetime, run
         with conn, conn.cursor() as cur:
             execute_values(
                 cur,
-                """INSERT INTO ingest.file (key, sha256, size_bytes, modified_at, submitted_at,
-                       facility_id, period, status, run_id, discovered_at)
-                   VALUES %s ON CONFLICT (key, sha256) DO NOTHING""",
+                statement(SQL, "record_discovered"),
                 new_rows,
             )
     log.info("discovered %d new file(s); %d unchanged; %d not yet arrived as of %s",
@@ -118,8 +117,7 @@ def _quarantine(cur, store: LandingStore, file_id: int, key: str, reason: str, d
         reason = f"{reason} (the file itself could not be copied to quarantine)"
     store.write(target + ".reason.txt", (reason + "\n").encode("utf-8"))
     cur.execute(
-        """UPDATE ingest.file SET status = 'rejected', reason = %s, quarantine_key = %s,
-               processed_at = %s WHERE file_id = %s""",
+        statement(SQL, "mark_rejected"),
         (reason, target, now, file_id),
     )
 
@@ -127,9 +125,7 @@ def _quarantine(cur, store: LandingStore, file_id: int, key: str, reason: str, d
 def _record_findings(cur, run_id: str, files: dict[int, tuple], findings: list[Finding], now: datetime) -> None:
     execute_values(
         cur,
-        """INSERT INTO dq.result (run_id, file_id, facility_id, period, expectation_id, severity,
-               column_name, failed_rows, observed, expected, message, checked_at, item_code, message_hi, suite)
-           VALUES %s""",
+        statement(SQL, "insert_findings"),
         [
             (run_id, f.file_id, files[f.file_id][1], files[f.file_id][2], f.expectation_id,
              f.severity, f.column, f.failed_rows, f.observed, f.expected, f.message, now,
@@ -146,8 +142,7 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
                      batch_files: int) -> dict:
     """Parse every discovered file into ``ingest.staged_value``; quarantine unreadable ones."""
     with conn.cursor() as cur:
-        cur.execute("""SELECT file_id, key, size_bytes, facility_id, period FROM ingest.file
-                        WHERE status = 'discovered' ORDER BY file_id""")
+        cur.execute(statement(SQL, "files_to_parse"))
         pending = cur.fetchall()
     facilities = {rec["facility_id"]: rec for rec in read_registry(conn).to_dict("records")}
     parsed = rejected = rows_staged = 0
@@ -191,8 +186,7 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
             if good:
                 execute_values(
                     cur,
-                    """UPDATE ingest.file f SET status = 'parsed', row_count = v.n
-                         FROM (VALUES %s) AS v(file_id, n) WHERE f.file_id = v.file_id""",
+                    statement(SQL, "mark_parsed"),
                     [(file_id, count) for file_id, _, count in good],
                 )
             parsed += len(good)
@@ -246,8 +240,7 @@ def _read_history(conn, facility_ids: list[str], periods: list[str]) -> pd.DataF
     low, high = history_periods(valid)
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT facility_id, period, item_code, value FROM facts.monthly_value
-                WHERE facility_id = ANY(%s) AND period >= %s AND period < %s""",
+            statement(SQL, "accepted_history"),
             (facility_ids, low, high),
         )
         frame = pd.DataFrame(cur.fetchall(), columns=columns)
@@ -291,8 +284,7 @@ def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, catalogue: l
             _record_findings(cur, run_id, files, outcome.findings, now)
             for record in outcome.validations:
                 cur.execute(
-                    """INSERT INTO dq.validation_run (run_id, suite, files, rows_checked, expectations, failed,
-                           success, seconds, data_docs, checked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                    statement(SQL, "insert_validation_run"),
                     (run_id, record["suite"], record["files"], record["rows"], record["expectations"],
                      record["failed"], record["success"], record["seconds"], data_docs, now),
                 )
@@ -316,22 +308,13 @@ def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, catalogue: l
             # One statement for the batch's accepted files, not one round trip each.
             execute_values(
                 cur,
-                """UPDATE ingest.file f SET status = 'accepted', warning_count = v.warnings,
-                          reason = v.reason::text, processed_at = v.at
-                     FROM (VALUES %s) AS v(file_id, warnings, reason, at) WHERE f.file_id = v.file_id""",
+                statement(SQL, "mark_accepted"),
                 [(*row, now) for row in settled],
             )
             if outcome.completeness:
                 execute_values(
                     cur,
-                    """INSERT INTO dq.completeness (file_id, facility_id, period, items_expected, items_present,
-                           items_nonzero, present_share, nonzero_share)
-                       SELECT v.file_id, f.facility_id, f.period, v.expected, v.present, v.nonzero,
-                              round(v.present::numeric / nullif(v.expected, 0), 4),
-                              round(v.nonzero::numeric / nullif(v.expected, 0), 4)
-                         FROM (VALUES %s) AS v(file_id, expected, present, nonzero)
-                         JOIN ingest.file f USING (file_id)
-                       ON CONFLICT (file_id) DO NOTHING""",
+                    statement(SQL, "insert_completeness"),
                     [c for c in outcome.completeness if c[0] not in blocking],
                 )
             if outcome.flagged_rows:
@@ -361,18 +344,7 @@ def load_accepted(conn, run_id: str, now: datetime) -> dict:
     """
     with conn, conn.cursor() as cur:
         cur.execute(
-            """
-            WITH touched AS (
-                SELECT DISTINCT facility_id, period FROM ingest.file WHERE status = 'accepted'
-            ), ranked AS (
-                SELECT f.file_id, f.facility_id, f.period, f.status,
-                       row_number() OVER (PARTITION BY f.facility_id, f.period
-                                          ORDER BY f.submitted_at DESC, f.file_id DESC) AS rank
-                  FROM ingest.file f JOIN touched USING (facility_id, period)
-                 WHERE f.status IN ('accepted', 'loaded')
-            )
-            SELECT file_id, facility_id, period, status, rank FROM ranked
-            """
+            statement(SQL, "rank_versions")
         )
         ranked = cur.fetchall()
         winners = [r[0] for r in ranked if r[4] == 1 and r[3] == "accepted"]
@@ -381,16 +353,11 @@ def load_accepted(conn, run_id: str, now: datetime) -> dict:
         if pairs:
             execute_values(
                 cur,
-                """DELETE FROM facts.monthly_value v USING (VALUES %s) AS p(facility_id, period)
-                    WHERE v.facility_id = p.facility_id AND v.period = p.period""",
+                statement(SQL, "delete_replaced_values"),
                 pairs,
             )
         cur.execute(
-            """INSERT INTO facts.monthly_value (facility_id, period, item_code, value, file_id, flagged, loaded_at)
-               SELECT f.facility_id, f.period, s.item_code, s.value_raw::bigint,
-                      s.file_id, s.flagged, %s
-                 FROM ingest.staged_value s JOIN ingest.file f USING (file_id)
-                WHERE s.file_id = ANY(%s)""",
+            statement(SQL, "insert_winning_values"),
             (now, winners),
         )
         loaded_rows = cur.rowcount

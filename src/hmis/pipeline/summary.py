@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from hmis.platform.warehouse import statement
 from hmis.reference.periods import due_at, month_name
+
+SQL = "pipeline/summary.sql"  # this module's statements, by name
 
 STATUSES = ("on_time", "late", "missing", "rejected", "pending")
 
@@ -11,14 +14,12 @@ def collect(conn, periods: list[str], run_id: str) -> dict:
     """Figures per period from the warehouse (never from the run's own memory)."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT period, status, count(*) FROM compliance.facility_status
-                WHERE period = ANY(%s) GROUP BY 1, 2""",
+            statement(SQL, "status_counts"),
             (periods,),
         )
         status_counts = cur.fetchall()
         cur.execute(
-            """SELECT period, status, count(*) FROM ingest.file
-                WHERE period = ANY(%s) GROUP BY 1, 2""",
+            statement(SQL, "file_counts"),
             (periods,),
         )
         file_counts = cur.fetchall()
@@ -28,9 +29,7 @@ def collect(conn, periods: list[str], run_id: str) -> dict:
         )
         values = dict(cur.fetchall())
         cur.execute(
-            """SELECT period, count(*) FILTER (WHERE status = 'sent'),
-                      count(*) FILTER (WHERE status = 'failed')
-                 FROM alerts.sent WHERE period = ANY(%s) GROUP BY 1""",
+            statement(SQL, "alert_counts"),
             (periods,),
         )
         alerts = {p: {"sent": s, "failed": f} for p, s, f in cur.fetchall()}
@@ -38,9 +37,7 @@ def collect(conn, periods: list[str], run_id: str) -> dict:
         findings = cur.fetchone()[0]
         # district-periods whose marts were (re)built by this run: built_at is the run's date
         cur.execute(
-            """SELECT count(DISTINCT (b.district, b.period)) FROM marts.block_build_state b
-                 JOIN ingest.run r ON r.logical_date = b.built_at
-                WHERE r.run_id = %s AND b.period = ANY(%s)""",
+            statement(SQL, "rebuilt_district_periods"),
             (run_id, periods),
         )
         marts_rebuilt = cur.fetchone()[0]

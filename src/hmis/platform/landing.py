@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+from hmis.platform.settings import load_settings
+
 
 class UnsafeKeyError(ValueError):
     """A key that would escape the store's root."""
@@ -99,7 +101,7 @@ class S3Store:
         self.prefix = prefix.strip("/")
         self.url = url
         self.client = boto3.client(
-            "s3", endpoint_url=endpoint_url or os.environ.get("HMIS_S3_ENDPOINT_URL") or None
+            "s3", endpoint_url=endpoint_url or load_settings().s3_endpoint_url
         )
 
     def _full(self, key: str) -> str:

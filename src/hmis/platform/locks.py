@@ -17,7 +17,6 @@ terminated, releases it with its transaction rolled back.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from psycopg2 import errors
 
 from hmis.platform import warehouse
 from hmis.platform.retry import call_with_retries
+from hmis.platform.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ T = TypeVar("T")
 LOCK_NAMESPACE = 0x484D4953
 INGEST_LEDGER = 0x10
 APPLICATION_PREFIX = "hmis-pipeline"
-DEFAULT_WAIT_SECONDS = 300.0
 # A backend whose worker died mid-statement notices within this interval and rolls back.
 CLIENT_CHECK_INTERVAL = "2s"
 
@@ -61,7 +60,7 @@ class LockHolder:
 
 def wait_seconds_from_env() -> float:
     """How long a stage waits for the lock (``HMIS_RUN_LOCK_WAIT_SECONDS``, default 300)."""
-    return float(os.environ.get("HMIS_RUN_LOCK_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))
+    return load_settings().run_lock_wait_seconds
 
 
 def application_name(stage: str, run_id: str) -> str:

@@ -11,16 +11,16 @@ in :func:`hmis.pipeline.airflow.default_args`) cover longer outages on top of th
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from hmis.platform.settings import load_settings
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_RETRIES = 2
 BASE_DELAY_SECONDS = 0.5
 MAX_DELAY_SECONDS = 8.0
 # S3 answers these when it is briefly overloaded or unavailable.
@@ -30,7 +30,7 @@ _TRANSIENT_S3_CODES = {"SlowDown", "RequestTimeout", "RequestTimeTooSkewed", "Se
 
 def retries_from_env() -> int:
     """How many times a transient failure is retried (``HMIS_TRANSIENT_RETRIES``, default 2)."""
-    return max(0, int(os.environ.get("HMIS_TRANSIENT_RETRIES", DEFAULT_RETRIES)))
+    return load_settings().transient_retries
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -39,6 +39,9 @@ class Settings:
     mail_from: str
     ops_email: str
     alert_policy_path: Path
+    s3_endpoint_url: str | None
+    run_lock_wait_seconds: float
+    transient_retries: int
 
     @property
     def sql_dir(self) -> Path:
@@ -85,4 +88,10 @@ def load_settings() -> Settings:
         mail_from=os.environ.get("HMIS_MAIL_FROM", "hmis-pipeline@hisar.hmis.example"),
         ops_email=os.environ.get("HMIS_OPS_EMAIL", "hmis-data-team@hisar.hmis.example"),
         alert_policy_path=Path(os.environ.get("HMIS_ALERT_POLICY", root / "config" / "alert_policy.yaml")),
+        # An S3-compatible server other than AWS (the compose stack's object store).
+        s3_endpoint_url=os.environ.get("HMIS_S3_ENDPOINT_URL") or None,
+        # How long an ingest stage waits for another run's ledger lock before it gives up.
+        run_lock_wait_seconds=float(os.environ.get("HMIS_RUN_LOCK_WAIT_SECONDS", "300")),
+        # How often a transient failure (dropped connection, S3 throttling) is retried in a task.
+        transient_retries=max(0, int(os.environ.get("HMIS_TRANSIENT_RETRIES", "2"))),
     )

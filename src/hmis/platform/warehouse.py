@@ -7,6 +7,7 @@ parameter. SQL that is longer than a line lives in ``sql/`` and is read by :func
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 from collections.abc import Iterable, Iterator, Sequence
@@ -64,6 +65,33 @@ def fetch_all(statement, params=(), conn_id: str = WAREHOUSE_CONN_ID) -> list[tu
 def sql_file(relative: str) -> str:
     """Text of ``sql/<relative>`` from the project's SQL folder."""
     return (load_settings().sql_dir / relative).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _named_statements(path: Path) -> dict[str, str]:
+    statements: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("-- name: "):
+            name = line.removeprefix("-- name: ").strip()
+            if name in statements:
+                raise ValueError(f"{path}: statement {name!r} is defined twice")
+            current = statements[name] = []
+        elif current is not None:
+            current.append(line)
+    return {name: "\n".join(lines).strip() for name, lines in statements.items()}
+
+
+def statement(relative: str, name: str) -> str:
+    """The statement headed ``-- name: <name>`` in ``sql/<relative>``.
+
+    A stage's statements live together in one file, each under its name line, so the SQL is
+    read as SQL (and reviewed as such) while the code refers to it by what it does.
+    """
+    statements = _named_statements(load_settings().sql_dir / relative)
+    if name not in statements:
+        raise KeyError(f"no statement {name!r} in sql/{relative}; it has: {', '.join(sorted(statements))}")
+    return statements[name]
 
 
 def migrate(conn: Connection, migrations_dir: Path | None = None) -> list[str]:

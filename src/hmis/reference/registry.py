@@ -19,8 +19,10 @@ from psycopg2 import sql
 
 from hmis.platform.landing import LandingStore
 from hmis.platform.store_layout import CONTACTS_KEY, REGISTRY_KEY
-from hmis.platform.warehouse import copy_rows
+from hmis.platform.warehouse import copy_rows, statement
 from hmis.reference.catalogue import load_items
+
+SQL = "reference/registry.sql"  # this module's statements, by name
 
 FACILITY_COLUMNS = [
     "facility_id", "name", "facility_type", "ownership", "is_ayush", "block", "district",
@@ -108,9 +110,7 @@ def _record_history(cur, registry: pd.DataFrame, digest: str, now: datetime) -> 
     records its changes at that change's moment, so intervals never overlap.
     """
     cur.execute(
-        """INSERT INTO ref.registry_version
-                  (registry_sha256, source_key, first_loaded_at, facility_count, registered_count)
-           VALUES (%s, %s, %s, %s, %s) ON CONFLICT (registry_sha256) DO NOTHING""",
+        statement(SQL, "insert_registry_version"),
         (digest, REGISTRY_KEY, now, len(registry), int(registry["hmis_registered"].sum())),
     )
     columns = sql.SQL(", ").join(map(sql.Identifier, ["facility_id", "valid_from", *_VERSIONED]))

@@ -1,0 +1,69 @@
+-- The file ledger and staging statements of src/hmis/ingest/stages.py, each under its name line (loaded by hmis.platform.warehouse.statement).
+
+-- name: record_discovered
+INSERT INTO ingest.file (key, sha256, size_bytes, modified_at, submitted_at,
+        facility_id, period, status, run_id, discovered_at)
+    VALUES %s ON CONFLICT (key, sha256) DO NOTHING;
+
+-- name: mark_rejected
+UPDATE ingest.file SET status = 'rejected', reason = %s, quarantine_key = %s,
+    processed_at = %s WHERE file_id = %s;
+
+-- name: insert_findings
+INSERT INTO dq.result (run_id, file_id, facility_id, period, expectation_id, severity,
+        column_name, failed_rows, observed, expected, message, checked_at, item_code, message_hi, suite)
+    VALUES %s;
+
+-- name: files_to_parse
+SELECT file_id, key, size_bytes, facility_id, period FROM ingest.file
+    WHERE status = 'discovered' ORDER BY file_id;
+
+-- name: mark_parsed
+UPDATE ingest.file f SET status = 'parsed', row_count = v.n
+    FROM (VALUES %s) AS v(file_id, n) WHERE f.file_id = v.file_id;
+
+-- name: accepted_history
+SELECT facility_id, period, item_code, value FROM facts.monthly_value
+    WHERE facility_id = ANY(%s) AND period >= %s AND period < %s;
+
+-- name: insert_validation_run
+INSERT INTO dq.validation_run (run_id, suite, files, rows_checked, expectations, failed,
+    success, seconds, data_docs, checked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- name: mark_accepted
+UPDATE ingest.file f SET status = 'accepted', warning_count = v.warnings,
+         reason = v.reason::text, processed_at = v.at
+    FROM (VALUES %s) AS v(file_id, warnings, reason, at) WHERE f.file_id = v.file_id;
+
+-- name: insert_completeness
+INSERT INTO dq.completeness (file_id, facility_id, period, items_expected, items_present,
+        items_nonzero, present_share, nonzero_share)
+    SELECT v.file_id, f.facility_id, f.period, v.expected, v.present, v.nonzero,
+           round(v.present::numeric / nullif(v.expected, 0), 4),
+           round(v.nonzero::numeric / nullif(v.expected, 0), 4)
+      FROM (VALUES %s) AS v(file_id, expected, present, nonzero)
+      JOIN ingest.file f USING (file_id)
+    ON CONFLICT (file_id) DO NOTHING;
+
+-- name: rank_versions
+WITH touched AS (
+    SELECT DISTINCT facility_id, period FROM ingest.file WHERE status = 'accepted'
+), ranked AS (
+    SELECT f.file_id, f.facility_id, f.period, f.status,
+           row_number() OVER (PARTITION BY f.facility_id, f.period
+                              ORDER BY f.submitted_at DESC, f.file_id DESC) AS rank
+      FROM ingest.file f JOIN touched USING (facility_id, period)
+     WHERE f.status IN ('accepted', 'loaded')
+)
+SELECT file_id, facility_id, period, status, rank FROM ranked;
+
+-- name: delete_replaced_values
+DELETE FROM facts.monthly_value v USING (VALUES %s) AS p(facility_id, period)
+    WHERE v.facility_id = p.facility_id AND v.period = p.period;
+
+-- name: insert_winning_values
+INSERT INTO facts.monthly_value (facility_id, period, item_code, value, file_id, flagged, loaded_at)
+    SELECT f.facility_id, f.period, s.item_code, s.value_raw::bigint,
+           s.file_id, s.flagged, %s
+      FROM ingest.staged_value s JOIN ingest.file f USING (file_id)
+     WHERE s.file_id = ANY(%s);
