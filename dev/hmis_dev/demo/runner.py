@@ -7,8 +7,7 @@ import time
 from datetime import datetime, timedelta
 
 from hmis.notify.policy import load_policy
-from hmis.pipeline.run import run_key
-from hmis.pipeline.run import latest_scheduled_run
+from hmis.pipeline.run import latest_scheduled_run, run_key
 from hmis.pipeline.summary import collect, render
 from hmis.platform.settings import Settings
 from hmis.platform.warehouse import connect
