@@ -12,6 +12,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
+from hmis.marts.catalog import load_catalog
 from hmis.platform.settings import load_settings
 from hmis.platform.warehouse import connect
 from hmis.platform.warehouse import fetch_all as rows
@@ -191,6 +192,19 @@ def test_exports_round_trip_and_the_manifest_matches(built, tmp_path):
         assert dhis2["period"] == period.replace("-", "")
         assert {v["orgUnit"] for v in dhis2["dataValues"]} == {"72"}
         assert sorted((v["dataElement"], int(v["value"])) for v in dhis2["dataValues"]) == sorted(stored)
+        # Exactly the marts the list marks exported, each with all its rows of the period.
+        exported = load_catalog().exported
+        written = {p.relative_to(root / period).as_posix() for p in (root / period).rglob("*") if p.is_file()}
+        assert {n for n in written if not n.startswith("dhis2/")} == {"manifest.json"} | {
+            f"{t.name}.{ext}" for t in exported for ext in ("csv", "parquet")}
+        assert set(manifest["files"]) == written - {"manifest.json"}
+        for table in exported:
+            count = rows(sql.SQL("SELECT count(*) FROM {} WHERE period = %s").format(
+                sql.Identifier("marts", table.name)), (period,))[0][0]
+            assert manifest["files"][f"{table.name}.csv"]["rows"] == count, table.name
+            header = (root / period / f"{table.name}.csv").read_text(encoding="utf-8").splitlines()[0]
+            assert header.split(",") == list(table.export_columns), table.name
+        assert rows("SELECT count(*) FROM marts.reporting_rates_by_group WHERE period = %s", (period,))[0][0] > 0
     dictionary = (root / "data_dictionary.md").read_text()
     assert "marts.district_monthly" in dictionary
     # build bookkeeping is not something readers may query, so it is not documented for them

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 import pytest
 
+from hmis.notify.ledger import message_id_for
 from hmis.notify.messages import (
     FacilityLine,
     NonSubmissionAlert,
@@ -16,7 +17,6 @@ from hmis.notify.messages import (
     build_non_submission,
     build_registration_gap,
     csv_safe,
-    message_id_for,
     non_submission_subject,
 )
 from hmis.reference.periods import REPORTING_TZ, due_at
@@ -103,7 +103,7 @@ def test_block_alert_is_addressed_to_the_block_officer_and_not_grouped():
     found = parts(message)
     assert found["message"]["To"] == BMO.email
     text = found["text/plain"].get_content()
-    assert "Hisar-I block (Hisar district)" in text and "Hisar ज़िले के Hisar-I खंड" in text
+    assert "Hisar-I block (Hisar district)" in text and "Hisar ज़िले के Hisar-I ब्लॉक" in text
     assert "day-1 reminder" in text and "(1) —" not in text
 
 

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from hmis.compliance.registration_gap import find_gap
-from hmis.notify.officers import Contact, LedgerEntry, Snapshot, StatusRow, plan_alerts
+from hmis.notify.ledger import LedgerEntry
+from hmis.notify.officers import Contact, Snapshot, StatusRow, plan_alerts
 from hmis.notify.policy import AlertPolicyError, load_policy, parse_policy
 from hmis.platform.settings import load_settings, project_root
 from hmis.reference.periods import REPORTING_TZ, due_at

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from hmis.platform.embedded import start_embedded_services
 from hmis.platform.settings import load_settings
-from hmis.platform.warehouse import connect
+from hmis.platform.warehouse import connect, statement
 from hmis.reference.periods import REPORTING_TZ, PeriodError, parse_period
 from hmis.report.page import render_report, write_report
 from hmis.report.queries import ReportInputError, districts, latest_period
+
+SQL = "cli/report.sql"  # this module's statements, by name
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -141,8 +143,7 @@ def _computed_at(conn, district: str, period: str) -> datetime:
     """When the pipeline last computed the month's statuses (the run's logical date)."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT max(s.as_of) FROM compliance.facility_status s JOIN ref.facility f USING (facility_id)
-                WHERE f.district = %s AND s.period = %s""",
+            statement(SQL, "computed_at"),
             (district, period),
         )
         moment = cur.fetchone()[0]

@@ -18,12 +18,13 @@ import yaml
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
+from hmis.marts.catalog import load_catalog
 from hmis.platform.settings import PACKAGE_DIR
 from hmis.platform.warehouse import sql_file
 
 INDICATORS_FILE = PACKAGE_DIR / "reference" / "indicators.yaml"
-MART_TABLES = ("district_monthly", "state_monthly", "block_monthly", "monthly_by_group", "reporting_rates",
-               "reporting_rates_by_group", "indicator_monthly")
+# The marts this build rebuilds, from the list of marts (src/hmis/marts/marts.yaml).
+MART_TABLES = tuple(table.name for table in load_catalog().rebuilt)
 
 
 def load_indicators(path: Path = INDICATORS_FILE) -> list[dict]:

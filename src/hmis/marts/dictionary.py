@@ -1,7 +1,10 @@
-"""The data dictionary state teams read: every mart and column, the items and indicators.
+"""The data dictionary state teams read: every reader-facing mart and its columns, the items and indicators.
 
-Generated from the warehouse's own catalogue (tables, columns, types and the comments the
-migrations set) and from the item and indicator catalogues, so it cannot drift from them.
+Tables, their grain, scope, export and the meaning of every column come from the list of
+marts (``src/hmis/marts/marts.yaml``); column types come from the warehouse; items and
+indicators from their catalogues. A column the warehouse has and the list does not
+describe is still shown (with an empty meaning, which the tests refuse), so the dictionary
+never hides a column.
 """
 
 from __future__ import annotations
@@ -10,38 +13,62 @@ from datetime import datetime
 from pathlib import Path
 
 from hmis.marts.build import load_indicators
+from hmis.marts.catalog import Catalog, Table, load_catalog
 from hmis.reference.catalogue import load_items
 
-DOCUMENTED_SCHEMAS = ("marts", "compliance")
+READERS = {
+    "district": "district readers see their own district's rows; state readers see every row.",
+    "state": "state-wide: every reader sees every row.",
+    None: "not granted to the reader roles; described because the marts are built from it.",
+}
 
 
-def render(conn, generated_at: datetime) -> str:
+def _column_types(conn, tables: tuple[Table, ...]) -> dict[tuple[str, str], dict[str, str]]:
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT c.table_schema, c.table_name, c.column_name, c.data_type,
-                      obj_description(format('%%I.%%I', c.table_schema, c.table_name)::regclass, 'pg_class'),
-                      col_description(format('%%I.%%I', c.table_schema, c.table_name)::regclass, c.ordinal_position)
-                 FROM information_schema.columns c
-                 JOIN information_schema.tables t USING (table_schema, table_name)
-                WHERE c.table_schema = ANY(%s) AND t.table_type = 'BASE TABLE'
-                  AND c.table_name NOT IN ('block_build_state', 'reader_scope')
-                ORDER BY c.table_schema, c.table_name, c.ordinal_position""",
-            (list(DOCUMENTED_SCHEMAS),),
+            """SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
+                WHERE (table_schema || '.' || table_name) = ANY(%s) ORDER BY ordinal_position""",
+            ([t.qualified for t in tables],),
         )
-        columns = cur.fetchall()
+        found = cur.fetchall()
     conn.rollback()
+    types: dict[tuple[str, str], dict[str, str]] = {}
+    for schema, table, column, data_type in found:
+        types.setdefault((schema, table), {})[column] = data_type
+    return types
+
+
+def _table_lines(table: Table, types: dict[str, str]) -> list[str]:
+    if table.exported:
+        export = f"Exported: `exports/<period>/{table.name}.csv` and `.parquet`."
+    elif table.reader_facing:
+        export = f"Not exported to the state's store: {table.not_exported_because}"
+    else:
+        export = ""
+    lines = ["", f"## `{table.qualified}`", "", table.description, "",
+             f"Grain: {table.grain} Key: `{', '.join(table.key)}`.", "", f"Readers: {READERS[table.scope]}"]
+    if export:
+        lines += ["", export]
+    lines += ["", "| column | type | meaning |", "|---|---|---|"]
+    listed = table.column_names
+    for column in listed + tuple(c for c in types if c not in listed):
+        lines.append(f"| `{column}` | {types.get(column, 'not in the warehouse')} | {table.meaning(column)} |")
+    return lines
+
+
+def render(conn, generated_at: datetime, catalog: Catalog | None = None) -> str:
+    """The dictionary as Markdown: the list's reader-facing marts and compliance tables, items, indicators."""
+    catalog = catalog or load_catalog()
+    documented = catalog.documented
+    types = _column_types(conn, documented)
     lines = ["# HMIS warehouse — data dictionary", "",
-             f"Generated {generated_at:%Y-%m-%d %H:%M %Z} from the warehouse schema and the catalogues.",
-             "State readers (`state_reader`) may read every table in `marts`; district readers see their own",
-             "district's rows only. Rates are fractions from 0 to 1. Periods are `YYYY-MM`; financial years run",
-             "April to March.", ""]
-    current = None
-    for schema, table, column, data_type, table_comment, column_comment in columns:
-        if (schema, table) != current:
-            current = (schema, table)
-            lines += ["", f"## `{schema}.{table}`", "", table_comment or "", "", "| column | type | meaning |",
-                      "|---|---|---|"]
-        lines.append(f"| `{column}` | {data_type} | {column_comment or ''} |")
+             f"Generated {generated_at:%Y-%m-%d %H:%M %Z} from the list of marts, the warehouse schema and the "
+             "catalogues.",
+             "State readers (`state_reader`) may read every `marts` table below; district readers see their own",
+             "district's rows of the district-scoped ones and every row of the state-wide ones. Rates are",
+             "fractions from 0 to 1. Periods are `YYYY-MM`; financial years run April to March.", ""]
+    for table in documented:
+        lines += _table_lines(table, types.get((table.schema, table.name), {}))
     lines += ["", "## Data items", "", "| code | name | हिंदी | section | unit | aggregation |", "|---|---|---|---|---|---|"]
     lines += [f"| `{i.item_code}` | {i.name} | {i.name_hi} | {i.section} | {i.unit} | {i.aggregation} |"
               for i in load_items()]

@@ -1,4 +1,7 @@
-"""Deliver rebuilt periods to the state: Parquet and CSV per mart, a DHIS2 document, a manifest.
+"""Deliver rebuilt periods to the state: Parquet and CSV per exported mart, a DHIS2 document, a manifest.
+
+The marts exported, and their columns, are those the list of marts marks exported
+(``src/hmis/marts/marts.yaml``, which says why any reader-facing mart is not).
 
 Everything for a period goes under ``exports/<period>/`` of the export store (a folder, or
 S3 through boto3). The manifest — row counts, SHA-256 checksums, build time and ledger
@@ -16,28 +19,17 @@ from datetime import datetime
 import pandas as pd
 from psycopg2 import sql
 
+from hmis.marts.catalog import Table, load_catalog
 from hmis.platform.landing import LandingStore
 
-EXPORTED = {
-    "district_monthly": ["state", "district", "period", "item_code", "value", "flagged_values",
-                         "facilities_reporting", "facilities_expected", "ledger_state", "built_at"],
-    "state_monthly": ["state", "period", "item_code", "value", "flagged_values", "facilities_reporting",
-                      "facilities_expected", "ledger_state", "built_at"],
-    "block_monthly": ["state", "district", "block", "period", "item_code", "value", "flagged_values",
-                      "facilities_reporting", "facilities_expected", "ledger_state", "built_at"],
-    "reporting_rates": ["level", "district", "area", "period", "expected", "reported", "on_time",
-                        "reporting_rate", "on_time_rate", "ledger_state", "built_at"],
-    "indicator_monthly": ["level", "state", "district", "area", "period", "financial_year", "indicator_id",
-                          "numerator", "denominator", "value", "fytd_numerator", "fytd_denominator", "fytd_value",
-                          "ledger_state", "built_at"],
-}
 DHIS2_DATASET = "HMIS_MONTHLY"
 
 
-def _read(conn, table: str, columns: list[str], period: str) -> pd.DataFrame:
+def _read(conn, table: Table, period: str) -> pd.DataFrame:
+    columns = list(table.export_columns)
     query = sql.SQL("SELECT {} FROM {} WHERE period = %s ORDER BY {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier("marts", table),
-        sql.SQL(", ").join(map(sql.Identifier, columns[:-2])),
+        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table.schema, table.name),
+        sql.SQL(", ").join(map(sql.Identifier, table.key)),
     )
     with conn.cursor() as cur:
         cur.execute(query, (period,))
@@ -74,15 +66,16 @@ def export_period(conn, store: LandingStore, period: str, built_at: datetime) ->
         files[name] = {"key": key, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "rows": rows}
 
     ledger_states = {}
-    for table, columns in EXPORTED.items():
-        frame = _read(conn, table, columns, period)
-        ledger_states[table] = sorted(set(frame["ledger_state"])) if len(frame) else []
+    for table in load_catalog().exported:
+        frame = _read(conn, table, period)
+        if "ledger_state" in frame.columns:
+            ledger_states[table.name] = sorted(set(frame["ledger_state"])) if len(frame) else []
         csv_bytes = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
         parquet = io.BytesIO()
-        frame.astype({"built_at": "string"}).to_parquet(parquet, index=False)
-        put(f"{table}.csv", csv_bytes, len(frame))
-        put(f"{table}.parquet", parquet.getvalue(), len(frame))
-        if table == "district_monthly":
+        frame.astype({"built_at": "string"} if "built_at" in frame.columns else {}).to_parquet(parquet, index=False)
+        put(f"{table.name}.csv", csv_bytes, len(frame))
+        put(f"{table.name}.parquet", parquet.getvalue(), len(frame))
+        if table.name == "district_monthly":
             with conn.cursor() as cur:
                 cur.execute("SELECT DISTINCT district, district_lgd FROM ref.facility")
                 lgd = {d: code for d, code in cur.fetchall() if code}

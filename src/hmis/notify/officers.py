@@ -8,25 +8,29 @@ digest per district), plus a monthly registration-gap digest to the district off
 rung lists the facilities in the statuses it names at the moment of the run, so a facility
 that submits between rungs drops out of the next one.
 
-Never twice, never lost: the ledger ``alerts.sent`` holds one row per (kind, period, rung,
-area, recipient). A row is written as ``sending`` before the SMTP conversation and settled
-as ``sent`` or ``failed`` after it, so retries, re-runs and backfills skip what was sent and
-send again what failed (with the same Message-ID). ``alerts.sent_facility`` says which
-facilities each alert listed. Every moment is the run's logical date, never the clock:
-``sent_at`` is the logical date of the run that delivered the alert.
+Never twice, never lost: the ledger ``alerts.sent`` (:mod:`hmis.notify.ledger`) holds one
+row per (kind, period, rung, area, recipient), claimed as ``sending`` before the channel is
+tried and settled as ``sent`` or ``failed`` after it (:mod:`hmis.notify.delivery`), so
+retries, re-runs and backfills skip what was sent and send again what failed (with the same
+Message-ID). ``alerts.sent_facility`` says which facilities each alert listed. Every moment
+is the run's logical date, never the clock: ``sent_at`` is the logical date of the run that
+delivered the alert.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
-import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 
 from hmis.compliance.registration_gap import GapRow, read_gap
-from hmis.notify.channels import email as mailer
+from hmis.notify import ledger
+from hmis.notify.channels import Channel
+from hmis.notify.channels.email import EmailChannel
+from hmis.notify.delivery import Outgoing, deliver
+from hmis.notify.ledger import AlertRecord, LedgerEntry, Listed, message_id_for
 from hmis.notify.messages import (
     FacilityLine,
     NonSubmissionAlert,
@@ -34,10 +38,8 @@ from hmis.notify.messages import (
     RegistrationGapAlert,
     build_non_submission,
     build_registration_gap,
-    message_id_for,
 )
 from hmis.notify.policy import AlertPolicy, Rung
-from hmis.platform.warehouse import copy_rows
 from hmis.reference.periods import REPORTING_TZ, due_at
 from hmis.reference.registry import read_registry
 from hmis.report.page import render_report
@@ -51,14 +53,7 @@ KINDS = (KIND_NON_SUBMISSION, KIND_REGISTRATION_GAP)
 GAP_RUNG = "monthly"
 # Whom to call about a facility: the officer of its block.
 BLOCK_CONTACT_ROLE = "block_medical_officer"
-# Held for the whole notify step, so two runs never claim the same alert at once; a crashed
-# session releases it, which is what lets the next run retry a row left in 'sending'.
-ALERT_LOCK_KEY = 0x484D4953_0003
 _STATUS_ORDER = {"missing": 0, "rejected": 1, "late": 2, "not_registered": 3}
-# The mail server itself is unreachable: trying the remaining alerts of the run would only
-# wait for the same timeout again, so they are recorded as failed without trying.
-_UNREACHABLE = (ConnectionError, TimeoutError, socket.gaierror, smtplib.SMTPConnectError,
-                smtplib.SMTPServerDisconnected)
 
 
 @dataclass(frozen=True)
@@ -69,22 +64,6 @@ class Contact:
     name: str
     email: str
     phone: str
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    alert_key: str
-    kind: str
-    period: str
-    rung: str | None
-    area: str | None
-    recipient: str
-    status: str
-    sent_at: datetime | None
-
-    @property
-    def natural_key(self) -> tuple:
-        return (self.kind, self.period, self.rung, self.area, self.recipient)
 
 
 @dataclass(frozen=True)
@@ -132,6 +111,15 @@ class PlannedAlert:
             return build_registration_gap(self.alert, as_of, sender, message_id)
         return build_non_submission(self.alert, as_of, sender, message_id)
 
+    def record(self, key: str, subject: str, message_id: str) -> AlertRecord:
+        """The ledger row of this alert, with the facilities it lists."""
+        return AlertRecord(
+            key=key, kind=self.kind, period=self.period, rung=self.rung, area_level=self.area_level,
+            area=self.area, recipient=self.recipient, subject=subject, message_id=message_id,
+            listed=tuple(Listed(line.facility_id, line.status, line.days, line.submitted_at)
+                         for line in self.alert.lines),
+        )
+
 
 @dataclass
 class Plan:
@@ -155,13 +143,13 @@ def plan_alerts(policy: AlertPolicy, snapshot: Snapshot, periods: list[str], as_
     """
     plan = Plan()
     ours = [entry for entry in snapshot.ledger if entry.kind in KINDS]
-    ledger = {entry.natural_key: entry for entry in ours}
+    recorded = {entry.natural_key: entry for entry in ours}
     unsettled = {entry.natural_key: entry for entry in ours if entry.status != "sent"}
     produced: set[tuple] = set()
 
     def consider(candidates: list[PlannedAlert], due: bool) -> None:
         for candidate in candidates:
-            entry = ledger.get(candidate.natural_key)
+            entry = recorded.get(candidate.natural_key)
             produced.add(candidate.natural_key)
             if entry is not None and entry.status == "sent":
                 plan.already_sent += 1
@@ -329,42 +317,8 @@ def read_snapshot(conn, periods: list[str]) -> Snapshot:
         statuses = [StatusRow(*row) for row in cur.fetchall()]
         cur.execute("SELECT role, level, area, name, email, coalesce(phone, '') FROM ref.contact")
         contacts = [Contact(*row) for row in cur.fetchall()]
-        cur.execute(
-            """SELECT alert_key, kind, period, rung, area, recipient, status, sent_at
-                 FROM alerts.sent WHERE period = ANY(%s) AND kind = ANY(%s) ORDER BY alert_key""",
-            (periods, list(KINDS)),
-        )
-        ledger = [LedgerEntry(*row) for row in cur.fetchall()]
     conn.rollback()
-    return Snapshot(facilities, statuses, contacts, ledger, read_gap(conn))
-
-
-_CLAIM = """
-INSERT INTO alerts.sent (alert_key, kind, period, rung, area_level, area, recipient, subject, facility_ids,
-                         status, attempts, run_id, message_id, first_attempt_at, last_attempt_at)
-VALUES (%(key)s, %(kind)s, %(period)s, %(rung)s, %(area_level)s, %(area)s, %(recipient)s, %(subject)s,
-        %(facility_ids)s, 'sending', 1, %(run_id)s, %(message_id)s, %(as_of)s, %(as_of)s)
-ON CONFLICT (alert_key) DO UPDATE SET
-    status = 'sending', attempts = alerts.sent.attempts + 1, subject = EXCLUDED.subject,
-    facility_ids = EXCLUDED.facility_ids, run_id = EXCLUDED.run_id, message_id = EXCLUDED.message_id,
-    rung = EXCLUDED.rung, area_level = EXCLUDED.area_level, area = EXCLUDED.area,
-    first_attempt_at = coalesce(alerts.sent.first_attempt_at, EXCLUDED.first_attempt_at),
-    last_attempt_at = EXCLUDED.last_attempt_at
-WHERE alerts.sent.status <> 'sent'
-RETURNING attempts
-"""
-
-_SETTLE = """
-UPDATE alerts.sent SET status = %(status)s, error = %(error)s, sent_at = %(sent_at)s
- WHERE alert_key = %(key)s
-"""
-
-
-@dataclass
-class _Breaker:
-    """Stops trying once the mail server is found unreachable in this run."""
-
-    reason: str | None = None
+    return Snapshot(facilities, statuses, contacts, ledger.read_entries(conn, periods, KINDS), read_gap(conn))
 
 
 def _attach_report(conn, message: EmailMessage, district: str, period: str, as_of: datetime) -> None:
@@ -381,95 +335,42 @@ def _attach_report(conn, message: EmailMessage, district: str, period: str, as_o
                            filename=f"hmis-compliance-{district.lower()}-{period}.html")
 
 
-def _deliver(conn, planned: PlannedAlert, key: str, as_of: datetime, run_id: str, sender: str,
-             breaker: _Breaker) -> tuple[str, str | None]:
-    """Claim, send and settle one alert; returns (outcome, error)."""
-    message_id = message_id_for(key, sender)
-    message = planned.build(as_of, sender, message_id)
-    if planned.kind == KIND_NON_SUBMISSION and planned.area_level == "district":
-        _attach_report(conn, message, planned.area, planned.period, as_of)
-    lines = planned.alert.lines
-    with conn, conn.cursor() as cur:
-        cur.execute(_CLAIM, {
-            "key": key, "kind": planned.kind, "period": planned.period, "rung": planned.rung,
-            "area_level": planned.area_level, "area": planned.area, "recipient": planned.recipient,
-            "subject": str(message["Subject"]), "facility_ids": [line.facility_id for line in lines],
-            "run_id": run_id, "message_id": message_id, "as_of": as_of,
-        })
-        if cur.fetchone() is None:
-            return "already_sent", None
-        cur.execute("DELETE FROM alerts.sent_facility WHERE alert_key = %s", (key,))
-        copy_rows(cur, "alerts.sent_facility", ["alert_key", "facility_id", "status", "days_overdue", "submitted_at"],
-                  ((key, line.facility_id, line.status, line.days,
-                    line.submitted_at.isoformat() if line.submitted_at else None) for line in lines))
-    error = None
-    if breaker.reason:
-        error = f"not attempted: {breaker.reason}"
-    else:
-        try:
-            mailer.send(message)
-        except _UNREACHABLE as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            breaker.reason = f"the mail server was unreachable ({error})"
-        except (smtplib.SMTPException, OSError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-    with conn, conn.cursor() as cur:
-        cur.execute(_SETTLE, {"key": key, "status": "failed" if error else "sent", "error": error,
-                              "sent_at": None if error else as_of})
-    return ("failed" if error else "sent"), error
+def _outgoing(conn, plan: Plan, keys: dict[tuple, str], as_of: datetime,
+              sender: str) -> Iterator[Outgoing[EmailMessage]]:
+    """The planned alerts as messages, built one at a time as the delivery loop asks."""
+    for planned in plan.alerts:
+        key = keys.get(planned.natural_key, planned.new_key)
+        message_id = message_id_for(key, sender)
+        message = planned.build(as_of, sender, message_id)
+        if planned.kind == KIND_NON_SUBMISSION and planned.area_level == "district":
+            _attach_report(conn, message, planned.area, planned.period, as_of)
+        yield Outgoing(planned.record(key, str(message["Subject"]), message_id), message,
+                       f"{planned.recipient} ({planned.kind} {planned.period} {planned.rung})")
 
 
 def send_alerts(conn, policy: AlertPolicy, periods: list[str], as_of: datetime, run_id: str, sender: str,
-                due_day: int = 5) -> dict:
+                due_day: int = 5, channel: Channel | None = None) -> dict:
     """Send every alert the policy makes due at ``as_of`` and retry unsent ones, each once.
 
-    Returns counts (``alerts_sent``, ``alerts_already_sent``, ``alerts_failed``,
-    ``alerts_cancelled``, ``alerts_unrouted``), per-rung counts of sent alerts and the errors.
-    The caller decides what a failure means (the task fails so Airflow retries).
+    Alerts go by ``channel`` (e-mail through ``smtp_default`` unless given). Returns counts
+    (``alerts_sent``, ``alerts_already_sent``, ``alerts_failed``, ``alerts_cancelled``,
+    ``alerts_unrouted``), per-rung counts of sent alerts and the errors. The caller decides
+    what a failure means (the task fails so Airflow retries).
     """
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_lock(%s)", (ALERT_LOCK_KEY,))
-    conn.commit()
-    try:
+    channel = channel or EmailChannel()
+    with ledger.alert_lock(conn):
         snapshot = read_snapshot(conn, periods)
         plan = plan_alerts(policy, snapshot, periods, as_of, due_day)
         keys = {entry.natural_key: entry.alert_key for entry in snapshot.ledger if entry.kind in KINDS}
-        if plan.cancel:
-            with conn, conn.cursor() as cur:
-                cur.execute(
-                    """UPDATE alerts.sent SET status = 'cancelled', error = %s, run_id = %s, last_attempt_at = %s
-                        WHERE alert_key = ANY(%s) AND kind = ANY(%s) AND status IN ('sending', 'failed')""",
-                    ("; ".join(sorted(set(plan.cancel.values()))), run_id, as_of, sorted(plan.cancel), list(KINDS)),
-                )
-                cancelled = cur.rowcount
-        else:
-            cancelled = 0
-        breaker = _Breaker()
-        sent = failed = skipped = 0
-        by_rung: dict[str, int] = {}
-        errors = []
-        for planned in plan.alerts:
-            key = keys.get(planned.natural_key, planned.new_key)
-            outcome, error = _deliver(conn, planned, key, as_of, run_id, sender, breaker)
-            if outcome == "sent":
-                sent += 1
-                by_rung[planned.rung] = by_rung.get(planned.rung, 0) + 1
-                log.info("sent %s to %s (%d facilities)", key, planned.recipient, len(planned.alert.lines))
-            elif outcome == "failed":
-                failed += 1
-                errors.append(f"{planned.recipient} ({planned.kind} {planned.period} {planned.rung}): {error}")
-                log.error("could not send %s: %s", key, error)
-            else:
-                skipped += 1
+        cancelled = ledger.cancel(conn, plan.cancel, KINDS, run_id, as_of)
+        done = deliver(conn, channel, _outgoing(conn, plan, keys, as_of, sender), run_id, as_of)
         for line in plan.unrouted:
             log.warning("no recipient: %s", line)
-    finally:
-        conn.rollback()  # whatever failed above must not keep the unlock from running
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_unlock(%s)", (ALERT_LOCK_KEY,))
-        conn.commit()
+    by_rung: dict[str, int] = {}
+    for record in done.sent:
+        by_rung[record.rung] = by_rung.get(record.rung, 0) + 1
     return {
-        "alerts_sent": sent, "alerts_already_sent": plan.already_sent + skipped, "alerts_failed": failed,
-        "alerts_cancelled": cancelled, "alerts_unrouted": len(plan.unrouted), "sent_by_rung": by_rung,
-        "errors": errors, "unrouted": plan.unrouted,
+        "alerts_sent": len(done.sent), "alerts_already_sent": plan.already_sent + done.already_sent,
+        "alerts_failed": done.failed, "alerts_cancelled": cancelled, "alerts_unrouted": len(plan.unrouted),
+        "sent_by_rung": by_rung, "errors": done.errors, "unrouted": plan.unrouted,
     }

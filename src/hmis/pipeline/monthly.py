@@ -14,6 +14,7 @@ import logging
 from hmis.compliance import registration_gap
 from hmis.compliance import status as compliance
 from hmis.ingest import stages as ingest
+from hmis.marts import access as mart_access
 from hmis.marts import build as marts
 from hmis.marts import dictionary
 from hmis.marts.export import export_period
@@ -43,12 +44,13 @@ def _with_conn(fn):
 
 
 def prepare(run: Run) -> dict:
-    """Apply migrations and refresh the registry, contacts and item catalogue."""
+    """Apply migrations and the readers' access to the marts; refresh the registry, contacts and item catalogue."""
     settings = load_settings()
     store = open_store(settings.landing_url)
 
     def work(conn):
         applied = migrate(conn)
+        access = mart_access.apply(conn)  # readers' access to the marts, from the list of marts
         reference = sync_reference(conn, store, run.as_of)
         reference["population_rows"] = sync_population(conn, store)
         periods = list(run.periods)
@@ -58,7 +60,8 @@ def prepare(run: Run) -> dict:
                    ON CONFLICT (run_id) DO NOTHING""",
                 (run.key, run.as_of, periods),
             )
-        return {"migrations_applied": applied, "periods": periods, **reference}
+        return {"migrations_applied": applied, "access_changed": access["changed"],
+                "marts_not_listed": access["unlisted"], "periods": periods, **reference}
 
     result = _with_conn(work)
     log.info("prepared run for %s: periods %s, %d facilities (%d registered on HMIS)",

@@ -29,14 +29,20 @@ from psycopg2 import errors
 from hmis.platform import warehouse
 from hmis.platform.retry import call_with_retries
 from hmis.platform.settings import load_settings
+from hmis.platform.warehouse import statement
 
 log = logging.getLogger(__name__)
+SQL = "platform/locks.sql"  # this module's statements, by name
 
 T = TypeVar("T")
 
 # Two int4 keys: the project's namespace ("HMIS") and the ingest ledger.
 LOCK_NAMESPACE = 0x484D4953
 INGEST_LEDGER = 0x10
+# One bigint key (namespace in the high half): the alert ledger ``alerts.sent``, held for the
+# whole notify step of officer alerts and signal alarms alike. A single bigint key and a pair
+# of int4 keys are different locks to PostgreSQL, so it never collides with the ones above.
+ALERT_LOCK_KEY = 0x484D4953_0003
 APPLICATION_PREFIX = "hmis-pipeline"
 # A backend whose worker died mid-statement notices within this interval and rolls back.
 CLIENT_CHECK_INTERVAL = "2s"
@@ -72,11 +78,7 @@ def lock_holder(conn, key: int = INGEST_LEDGER) -> LockHolder | None:
     """The session holding the ledger lock, or None when it is free."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT a.pid, a.application_name, a.backend_start, a.state
-                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
-                          SELECT oid FROM pg_database WHERE datname = current_database())
-                  AND l.classid = %s AND l.objid = %s AND l.objsubid = 2""",
+            statement(SQL, "lock_holder"),
             (LOCK_NAMESPACE, key),
         )
         row = cur.fetchone()

@@ -2,22 +2,23 @@
 
 For each such file the pipeline writes, next to the submissions in the landing store, an
 HTML page and a CSV under ``feedback/<period>/<facility_id>-<file_id>.*``: every problem in
-plain English and Hindi, and what to do. ``dq.feedback`` tracks each document; when the
-facility's corrected file is loaded, the earlier feedback is marked resolved.
+plain English and Hindi, and what to do. Their words are the templates' under
+``hmis/templates/feedback/``. ``dq.feedback`` tracks each document; when the facility's
+corrected file is loaded, the earlier feedback is marked resolved.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 from datetime import datetime
 
 from hmis.platform.landing import LandingStore
+from hmis.platform.warehouse import statement
 from hmis.quality.findings import Finding
-from hmis.reference.periods import month_name
+from hmis.templates import render
 
-HEADER = ["facility_id", "period", "file", "severity", "check", "item_code", "problem", "समस्या"]
+SQL = "quality/feedback.sql"  # this module's statements, by name
 
 
 def _csv_cell(value) -> str:
@@ -26,10 +27,16 @@ def _csv_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+def csv_header() -> list[str]:
+    """The CSV's column names, from ``feedback/columns.txt``."""
+    return [line.strip() for line in render("feedback/columns.txt").splitlines() if line.strip()]
+
+
 def render_csv(facility_id: str | None, period: str | None, key: str, findings: list[Finding]) -> bytes:
+    """One row per finding under the header of ``feedback/columns.txt``, UTF-8 with a BOM."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADER)
+    writer.writerow(csv_header())
     for f in findings:
         writer.writerow([_csv_cell(v) for v in (facility_id, period, key, f.severity, f.expectation_id,
                                                  f.item_code, f.message, f.message_hi)])
@@ -38,31 +45,10 @@ def render_csv(facility_id: str | None, period: str | None, key: str, findings: 
 
 def render_html(facility: dict, period: str | None, key: str, findings: list[Finding], kind: str,
                 as_of: datetime) -> bytes:
-    name = facility.get("name") or facility.get("facility_id") or "unknown facility"
-    month = month_name(period) if period else "unknown month"
-    if kind == "rejected":
-        summary_en = ("Your file was <b>not accepted</b>: nothing from it was loaded. Correct the problems "
-                      "below and upload the whole month again.")
-        summary_hi = "आपकी फ़ाइल <b>स्वीकार नहीं हुई</b>; इसका कोई भी आंकड़ा दर्ज नहीं हुआ। नीचे दी गई त्रुटियाँ ठीक करके पूरे माह की फ़ाइल दोबारा अपलोड करें।"
-    else:
-        summary_en = ("Your file was <b>accepted</b>, but some figures look wrong. Please check them and upload "
-                      "a corrected file if needed.")
-        summary_hi = "आपकी फ़ाइल <b>स्वीकार हुई</b>, पर कुछ आंकड़े संदिग्ध हैं। कृपया जाँचें और ज़रूरत हो तो सुधरी फ़ाइल अपलोड करें।"
-    rows = "".join(
-        f"<tr><td>{html.escape(f.severity)}</td><td>{html.escape(f.item_code or '')}</td>"
-        f"<td>{html.escape(f.message)}</td><td lang='hi'>{html.escape(f.message_hi or '')}</td></tr>"
-        for f in findings
-    )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>HMIS feedback — {html.escape(name)} — {month}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #999;padding:.4em;vertical-align:top}}th{{background:#eee}}</style></head>
-<body><h1>HMIS monthly report: {html.escape(name)} ({html.escape(str(facility.get('facility_id', '')))})</h1>
-<p>{html.escape(month)} · file <code>{html.escape(key)}</code> · checked {as_of:%d %b %Y}</p>
-<p>{summary_en}</p><p lang="hi">{summary_hi}</p>
-<table><thead><tr><th>Severity</th><th>Item</th><th>Problem and what to do</th><th>समस्या और क्या करें</th></tr></thead>
-<tbody>{rows}</tbody></table></body></html>
-"""
+    """The page ``feedback/feedback.html`` for a ``rejected`` or ``flagged`` file, UTF-8."""
+    page = render("feedback/feedback.html", facility_id=facility.get("facility_id"),
+                  facility_name=facility.get("name"), period=period, key=key, findings=findings, kind=kind,
+                  as_of=as_of)
     return page.encode("utf-8")
 
 
@@ -74,9 +60,7 @@ def write_feedback(cur, store: LandingStore, file_id: int, key: str, facility: d
     store.write(stem + ".html", render_html(facility, period, key, findings, kind, as_of))
     store.write(stem + ".csv", render_csv(facility_id, period, key, findings))
     cur.execute(
-        """INSERT INTO dq.feedback (file_id, facility_id, period, kind, problems, html_key, csv_key, status, created_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, 'open', %s)
-           ON CONFLICT (file_id) DO UPDATE SET kind = EXCLUDED.kind, problems = EXCLUDED.problems""",
+        statement(SQL, "insert_feedback"),
         (file_id, facility_id, period, kind, len(findings), stem + ".html", stem + ".csv", as_of),
     )
 
@@ -86,8 +70,7 @@ def resolve_superseded(cur, winners: dict[tuple[str, str], int], as_of: datetime
     resolved = 0
     for (facility_id, period), file_id in winners.items():
         cur.execute(
-            """UPDATE dq.feedback SET status = 'resolved', resolved_by_file_id = %s, resolved_at = %s
-                WHERE facility_id = %s AND period = %s AND status = 'open' AND file_id < %s""",
+            statement(SQL, "resolve_feedback"),
             (file_id, as_of, facility_id, period, file_id),
         )
         resolved += cur.rowcount

@@ -12,7 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from hmis.compliance.registration_gap import GapRow, gap_rows
+from hmis.platform.warehouse import statement
 from hmis.reference.periods import due_at, shift_period
+
+SQL = "report/queries.sql"  # this module's statements, by name
 
 WINDOW_MONTHS = 12
 REGISTRATION_GAP_TABLE = "compliance.registration_gap"
@@ -130,8 +133,7 @@ def latest_period(conn, district: str | None = None) -> str | None:
     """The newest period with compliance statuses (for ``district`` if given)."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT max(s.period) FROM compliance.facility_status s JOIN ref.facility f USING (facility_id)
-                WHERE %(district)s::text IS NULL OR f.district = %(district)s""",
+            statement(SQL, "latest_period"),
             {"district": district},
         )
         found = cur.fetchone()[0]
@@ -175,10 +177,7 @@ def load(conn, district: str, period: str, as_of: datetime) -> ReportData:
 
 def _load_rates(cur, data: ReportData) -> None:
     cur.execute(
-        """SELECT level, area, period, expected, reported, on_time, reporting_rate, on_time_rate
-             FROM marts.reporting_rates
-            WHERE period = ANY(%(periods)s)
-              AND ((level = 'block' AND district = %(district)s) OR (level = 'district' AND area = %(district)s))""",
+        statement(SQL, "reporting_rates"),
         {"periods": data.periods, "district": data.district},
     )
     for level, area, period, *numbers in cur.fetchall():
@@ -190,11 +189,7 @@ def _load_rates(cur, data: ReportData) -> None:
 
 def _load_statuses(cur, data: ReportData) -> None:
     cur.execute(
-        """SELECT f.facility_id, f.name, f.facility_type, f.ownership, f.block,
-                  s.period, s.status, s.submitted_at, s.due_at
-             FROM compliance.facility_status s JOIN ref.facility f USING (facility_id)
-            WHERE f.district = %s AND s.period = ANY(%s)
-            ORDER BY f.block, f.name, f.facility_id, s.period""",
+        statement(SQL, "facility_statuses"),
         (data.district, data.periods),
     )
     seen: set[str] = set()
@@ -207,9 +202,7 @@ def _load_statuses(cur, data: ReportData) -> None:
 
 def _load_reference(cur, data: ReportData) -> None:
     cur.execute(
-        """SELECT area, name, email, phone FROM ref.contact
-            WHERE level = 'block' AND role = 'block_medical_officer' AND area = ANY(%s)
-            ORDER BY area, name""",
+        statement(SQL, "block_contacts"),
         (data.blocks,),
     )
     for area, name, email, phone in cur.fetchall():
@@ -225,11 +218,7 @@ def _load_optional(cur, data: ReportData) -> None:
         data.missing_tables.append(REGISTRATION_GAP_TABLE)
     if table_exists(cur, ULTRASOUND_TABLE):
         cur.execute(
-            """SELECT u.facility_id, f.name, f.block, u.scans, u.scans_with_valid_rch, u.share_valid,
-                      u.threshold, u.below_threshold
-                 FROM marts.ultrasound_compliance u JOIN ref.facility f USING (facility_id)
-                WHERE f.district = %s AND u.period = %s
-                ORDER BY u.below_threshold DESC, u.share_valid NULLS FIRST, f.name""",
+            statement(SQL, "ultrasound_compliance"),
             (data.district, data.period),
         )
         data.ultrasound = [
@@ -240,10 +229,7 @@ def _load_optional(cur, data: ReportData) -> None:
         data.missing_tables.append(ULTRASOUND_TABLE)
     if table_exists(cur, SIGNALS_TABLE):
         cur.execute(
-            """SELECT area_level, area, item_code, period, method, observed, expected, upper_bound, alarm
-                 FROM marts.disease_signals
-                WHERE district = %s AND period = ANY(%s)
-                ORDER BY area_level DESC, area, item_code, period, method""",
+            statement(SQL, "disease_signals"),
             (data.district, data.periods),
         )
         data.signals = [
@@ -261,15 +247,13 @@ def _load_disease_counts(cur, data: ReportData) -> None:
     if not items:
         return
     cur.execute(
-        """SELECT 'district', district, item_code, period, value FROM marts.district_monthly
-            WHERE district = %(district)s AND item_code = ANY(%(items)s) AND period = ANY(%(periods)s)""",
+        statement(SQL, "district_disease_counts"),
         {"district": data.district, "items": items, "periods": data.periods},
     )
     rows = cur.fetchall()
     if table_exists(cur, BLOCK_MONTHLY_TABLE):
         cur.execute(
-            """SELECT 'block', block, item_code, period, value FROM marts.block_monthly
-                WHERE district = %(district)s AND item_code = ANY(%(items)s) AND period = ANY(%(periods)s)""",
+            statement(SQL, "block_disease_counts"),
             {"district": data.district, "items": items, "periods": data.periods},
         )
         rows += cur.fetchall()

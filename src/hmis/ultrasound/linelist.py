@@ -15,8 +15,9 @@ Each row is checked against these expectations, in this order; the first it fail
 ``scan_date.in_period`` the scan date is a YYYY-MM-DD date inside the list's month;
 ``rch.unique_in_day``   the same RCH ID does not appear earlier in the list on the same day.
 
-Compliance per facility and month (``marts.ultrasound_compliance``): scans, scans with a
-valid RCH ID and their share; a share below ``HMIS_ULTRASOUND_MIN_VALID_SHARE`` (default
+Compliance per facility and month (``marts.ultrasound_compliance``, with the facility's
+district from the registry, by which district readers see it): scans, scans with a valid RCH
+ID and their share; a share below ``HMIS_ULTRASOUND_MIN_VALID_SHARE`` (default
 0.9) sets ``below_threshold`` for the district officer.
 
 Privacy: the RCH ID is replaced by a keyed HMAC-SHA256 pseudonym (hex) as soon as a row is
@@ -250,8 +251,8 @@ def ingest(conn, store: LandingStore, periods: list[str], as_of: datetime, key: 
     or whose facility is not in the registry, are recorded in ``ultrasound.rejected_list``.
     """
     with conn.cursor() as cur:
-        cur.execute("SELECT facility_id FROM ref.facility")
-        known = {row[0] for row in cur.fetchall()}
+        cur.execute("SELECT facility_id, district FROM ref.facility")
+        known = dict(cur.fetchall())  # facility -> district, which the compliance row carries
     conn.rollback()
     newest: dict[tuple[str, str], object] = {}
     for period in periods:
@@ -287,14 +288,14 @@ def ingest(conn, store: LandingStore, periods: list[str], as_of: datetime, key: 
             cur.execute("DELETE FROM ultrasound.rejected_list WHERE facility_id = %s AND period = %s",
                         (facility_id, period))
             cur.execute(
-                """INSERT INTO marts.ultrasound_compliance (facility_id, period, scans, scans_with_valid_rch,
-                       share_valid, threshold, below_threshold, built_at)
-                   VALUES (%s, %s, %s, %s, round(%s::numeric, 4), %s, %s, %s)
-                   ON CONFLICT (facility_id, period) DO UPDATE SET scans = EXCLUDED.scans,
+                """INSERT INTO marts.ultrasound_compliance (facility_id, district, period, scans,
+                       scans_with_valid_rch, share_valid, threshold, below_threshold, built_at)
+                   VALUES (%s, %s, %s, %s, %s, round(%s::numeric, 4), %s, %s, %s)
+                   ON CONFLICT (facility_id, period) DO UPDATE SET district = EXCLUDED.district, scans = EXCLUDED.scans,
                        scans_with_valid_rch = EXCLUDED.scans_with_valid_rch, share_valid = EXCLUDED.share_valid,
                        threshold = EXCLUDED.threshold, below_threshold = EXCLUDED.below_threshold,
                        built_at = EXCLUDED.built_at""",
-                (facility_id, period, result.scans, result.valid, result.share, threshold,
+                (facility_id, known[facility_id], period, result.scans, result.valid, result.share, threshold,
                  result.below_threshold, as_of),
             )
         counts["lists"] += 1

@@ -1,0 +1,3 @@
+-- Settle a claimed alert after its channel was tried (hmis.notify.ledger.settle).
+UPDATE alerts.sent SET status = %(status)s, error = %(error)s, sent_at = %(sent_at)s
+ WHERE alert_key = %(key)s

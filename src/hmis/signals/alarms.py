@@ -1,0 +1,50 @@
+"""The disease signals that alarmed, read back from ``marts.disease_signals`` for notifying.
+
+One :class:`Alarm` per area (block or district), disease and period on which at least one
+EARS method alarmed, with every method's verdict for that month. Area-level counts only:
+nothing here identifies a patient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from hmis.platform.warehouse import sql_file
+
+
+class MethodResult(NamedTuple):
+    method: str
+    expected: float | None
+    upper_bound: float | None
+    alarm: bool
+
+
+@dataclass(frozen=True)
+class Alarm:
+    level: str  # "block" or "district"
+    district: str
+    area: str
+    item_code: str
+    item_name: str
+    item_name_hi: str
+    period: str
+    observed: int
+    methods: tuple[MethodResult, ...]
+
+    @property
+    def flagged(self) -> tuple[MethodResult, ...]:
+        """The methods that alarmed."""
+        return tuple(method for method in self.methods if method.alarm)
+
+
+def read_alarms(conn, periods: Sequence[str]) -> list[Alarm]:
+    """Every alarm of ``periods``, ordered by period, level, area and item."""
+    with conn.cursor() as cur:
+        cur.execute(sql_file("notify/signal_alarms.sql"), {"periods": list(periods)})
+        rows = cur.fetchall()
+    conn.rollback()
+    return [Alarm(r[0], r[1], r[2], r[3], r[4], r[5], r[6], int(r[7]),
+                  tuple(MethodResult(*method) for method in zip(r[8], r[9], r[10], r[11])))
+            for r in rows]
