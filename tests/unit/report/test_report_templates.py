@@ -21,7 +21,7 @@ from hmis.templates import render
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "src" / "hmis"
 AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
 PERIOD = "2026-10"

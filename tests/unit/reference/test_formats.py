@@ -10,7 +10,7 @@ from hmis.reference.formats import STOCK_SUB_ITEMS, CatalogueError, load_catalog
 
 pytestmark = pytest.mark.unit
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[4] / "shared" / "reference"
 
 
 def _rows(name):
