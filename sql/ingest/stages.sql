@@ -23,17 +23,18 @@ UPDATE ingest.file f SET status = 'parsed', row_count = v.n
     FROM (VALUES %s) AS v(file_id, n) WHERE f.file_id = v.file_id;
 
 -- name: accepted_history
-SELECT facility_id, period, item_code, value FROM facts.monthly_value
-    WHERE facility_id = ANY(%s) AND period >= %s AND period < %s;
+SELECT facility_id, period, item_code, disaggregation, value FROM facts.monthly_value
+    WHERE facility_id = ANY(%s) AND period >= %s AND period < %s AND value IS NOT NULL;
 
 -- name: insert_validation_run
 INSERT INTO dq.validation_run (run_id, suite, files, rows_checked, expectations, failed,
     success, seconds, data_docs, checked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
 
 -- name: mark_accepted
+-- An accepted file records the format it was read in: the load places its codes by it.
 UPDATE ingest.file f SET status = 'accepted', warning_count = v.warnings,
-         reason = v.reason::text, processed_at = v.at
-    FROM (VALUES %s) AS v(file_id, warnings, reason, at) WHERE f.file_id = v.file_id;
+         reason = v.reason::text, processed_at = v.at, format_id = v.format_id
+    FROM (VALUES %s) AS v(file_id, warnings, reason, at, format_id) WHERE f.file_id = v.file_id;
 
 -- name: insert_completeness
 INSERT INTO dq.completeness (file_id, facility_id, period, items_expected, items_present,
@@ -62,8 +63,23 @@ DELETE FROM facts.monthly_value v USING (VALUES %s) AS p(facility_id, period)
     WHERE v.facility_id = p.facility_id AND v.period = p.period;
 
 -- name: insert_winning_values
-INSERT INTO facts.monthly_value (facility_id, period, item_code, value, file_id, flagged, loaded_at)
-    SELECT f.facility_id, f.period, s.item_code, s.value_raw::bigint,
-           s.file_id, s.flagged, %s
-      FROM ingest.staged_value s JOIN ingest.file f USING (file_id)
+-- Each staged code is placed by the file's format on its data element (facts.item_code),
+-- with the facility's own code kept in format_code. Counts and stock figures are numbers;
+-- statuses, dates and percentages stay text. How the marts may combine a value follows from
+-- its type: counts and stock movements add up, balances only across facilities of one month.
+INSERT INTO facts.monthly_value (facility_id, period, item_code, disaggregation, value, value_text,
+                                 aggregation, format_id, format_code, file_id, flagged, loaded_at)
+    SELECT f.facility_id, f.period, i.data_element,
+           CASE WHEN s.sub_item IS NULL OR s.sub_item IN ('', 'TOTAL') THEN 'TOTAL' ELSE s.sub_item END,
+           CASE WHEN i.value_type IN ('count', 'stock') THEN s.value_raw::bigint END,
+           CASE WHEN i.value_type NOT IN ('count', 'stock') THEN s.value_raw END,
+           CASE WHEN i.value_type = 'count' THEN 'sum'
+                WHEN i.value_type = 'stock' AND s.sub_item IN ('1. Balance From Previous Month', '5. Total Stock')
+                     THEN 'balance'
+                WHEN i.value_type = 'stock' THEN 'sum'
+                ELSE 'none' END,
+           f.format_id, s.item_code, s.file_id, s.flagged, %s
+      FROM ingest.staged_value s
+      JOIN ingest.file f USING (file_id)
+      JOIN ref.format_item i ON i.format_id = f.format_id AND i.item_code = s.item_code
      WHERE s.file_id = ANY(%s);

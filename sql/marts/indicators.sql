@@ -2,7 +2,8 @@
 -- month and financial year to date. Parameters: %(indicator_id)s, %(numerator)s,
 -- %(numerator_minus)s, %(denominator)s (item arrays), %(population_rate)s and
 -- %(population_unit)s (NULL unless the denominator is population-based), %(factor)s,
--- %(built_at)s. Reads the monthly marts just rebuilt in the same transaction.
+-- %(built_at)s. Reads the monthly marts just rebuilt in the same transaction (plain totals:
+-- indicators are defined on items' TOTAL, never on a stock sub-item).
 WITH wanted AS (
     SELECT DISTINCT t.district, t.period, f.state
       FROM touched t JOIN (SELECT DISTINCT district, state FROM ref.facility) f USING (district)
@@ -16,17 +17,17 @@ WITH wanted AS (
     SELECT 'block' AS level, b.state, b.district, b.block AS area, b.period, b.item_code, b.value, b.ledger_state
       FROM marts.block_monthly b, span
      WHERE b.district IN (SELECT district FROM wanted) AND b.period >= to_char(span.first_month, 'YYYY-MM')
-       AND b.period <= span.last_period
+       AND b.period <= span.last_period AND b.disaggregation = 'TOTAL'
     UNION ALL
     SELECT 'district', d.state, d.district, d.district, d.period, d.item_code, d.value, d.ledger_state
       FROM marts.district_monthly d, span
      WHERE d.district IN (SELECT district FROM wanted) AND d.period >= to_char(span.first_month, 'YYYY-MM')
-       AND d.period <= span.last_period
+       AND d.period <= span.last_period AND d.disaggregation = 'TOTAL'
     UNION ALL
     SELECT 'state', s.state, NULL, s.state, s.period, s.item_code, s.value, s.ledger_state
       FROM marts.state_monthly s, span
      WHERE s.state IN (SELECT state FROM wanted) AND s.period >= to_char(span.first_month, 'YYYY-MM')
-       AND s.period <= span.last_period
+       AND s.period <= span.last_period AND s.disaggregation = 'TOTAL'
 ), monthly AS (
     SELECT level, state, district, area, period,
            sum(value) FILTER (WHERE item_code = ANY(%(numerator)s))

@@ -6,9 +6,11 @@
 -- Only the touched blocks are aggregated from the facts; district rows are then summed from
 -- the block rows of their district, and state rows from the district rows, so a day on
 -- which a few facilities report costs a few blocks' worth of facts, not the state's.
--- Only accepted (loaded) values count; expected reporters come from compliance.facility_status
--- (a few thousand rows, recounted per touched district). facts.monthly_value has one row per
--- facility, period and item, so count(*) in a group keyed by item counts facilities.
+-- Only accepted (loaded) numbers count (statuses, dates and percentages are not added up);
+-- expected reporters come from compliance.facility_status (a few thousand rows, recounted per
+-- touched district), and a facility is expected for an item only when its type's format for
+-- that month holds it (ref.expected_item). facts.monthly_value has one row per facility,
+-- period, data element and disaggregation, so count(*) in a group keyed by both counts facilities.
 
 -- The rollups hash a period's values; give them memory instead of spilling to disk. (1 GB was
 -- tried for a national month's ≈ 13 M block splits: no gain, 349 s vs 369 s for the marts.)
@@ -38,17 +40,26 @@ SELECT s.facility_id, s.period, s.status, f.state, f.district, f.block, f.owners
 -- The touched blocks' facts in one pass, split by ownership, facility type and AYUSH flag.
 -- Every facility is in exactly one split, so block totals are sums of the splits.
 CREATE TEMPORARY TABLE block_groups ON COMMIT DROP AS
-SELECT f.state, f.district, f.block, t.period, v.item_code, f.ownership, f.facility_type, f.is_ayush,
-       sum(v.value) AS value, count(*) FILTER (WHERE v.flagged) AS flagged, count(*) AS reporting,
+SELECT f.state, f.district, f.block, t.period, v.item_code, v.disaggregation, f.ownership, f.facility_type,
+       f.is_ayush, sum(v.value) AS value, count(*) FILTER (WHERE v.flagged) AS flagged, count(*) AS reporting,
        t.ledger_state
   FROM touched_block t
   JOIN ref.facility f ON f.district = t.district AND f.block = t.block
   JOIN facts.monthly_value v ON v.facility_id = f.facility_id AND v.period = t.period
- WHERE t.ledger_state IS NOT NULL
- GROUP BY f.state, f.district, f.block, t.period, v.item_code, f.ownership, f.facility_type, f.is_ayush,
-          t.ledger_state;
+ WHERE t.ledger_state IS NOT NULL AND v.value IS NOT NULL
+ GROUP BY f.state, f.district, f.block, t.period, v.item_code, v.disaggregation, f.ownership, f.facility_type,
+          f.is_ayush, t.ledger_state;
+
+-- Expected facilities per item and split: the expected reporters whose format holds the item.
+CREATE TEMPORARY TABLE item_expected ON COMMIT DROP AS
+SELECT s.district, s.block, s.period, s.ownership, s.facility_type, s.is_ayush, e.data_element AS item_code,
+       count(*) AS n
+  FROM status_scope s
+  JOIN ref.expected_item e ON e.facility_type = s.facility_type AND e.period = s.period
+ GROUP BY s.district, s.block, s.period, s.ownership, s.facility_type, s.is_ayush, e.data_element;
 
 ANALYZE status_scope;
+ANALYZE item_expected;
 ANALYZE block_groups;
 
 -- Block level.
@@ -58,27 +69,23 @@ DELETE FROM marts.monthly_by_group m USING touched_block t
  WHERE m.level = 'block' AND m.district = t.district AND m.area = t.block AND m.period = t.period;
 
 WITH expected AS (
-    SELECT district, block, period, count(*) AS n FROM status_scope GROUP BY 1, 2, 3
+    SELECT district, block, period, item_code, sum(n) AS n FROM item_expected GROUP BY 1, 2, 3, 4
 )
-INSERT INTO marts.block_monthly (state, district, block, period, item_code, value, flagged_values,
+INSERT INTO marts.block_monthly (state, district, block, period, item_code, disaggregation, value, flagged_values,
                                  facilities_reporting, facilities_expected, ledger_state, built_at)
-SELECT g.state, g.district, g.block, g.period, g.item_code, sum(g.value), sum(g.flagged), sum(g.reporting),
-       coalesce(max(e.n), 0), max(g.ledger_state), %(built_at)s
-  FROM block_groups g LEFT JOIN expected e USING (district, block, period)
- GROUP BY g.state, g.district, g.block, g.period, g.item_code;
+SELECT g.state, g.district, g.block, g.period, g.item_code, g.disaggregation, sum(g.value), sum(g.flagged),
+       sum(g.reporting), coalesce(max(e.n), 0), max(g.ledger_state), %(built_at)s
+  FROM block_groups g LEFT JOIN expected e USING (district, block, period, item_code)
+ GROUP BY g.state, g.district, g.block, g.period, g.item_code, g.disaggregation;
 
 -- Values and expected reporters are aggregated separately, then matched per split.
-WITH expected AS (
-    SELECT district, block, period, ownership, facility_type, is_ayush, count(*) AS n
-      FROM status_scope GROUP BY district, block, period, ownership, facility_type, is_ayush
-)
-INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, ownership, facility_type,
-                                    is_ayush, value, flagged_values, facilities_reporting, facilities_expected,
-                                    ledger_state, built_at)
-SELECT 'block', g.state, g.district, g.block, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush,
-       g.value, g.flagged, g.reporting, coalesce(e.n, 0), g.ledger_state, %(built_at)s
+INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, disaggregation, ownership,
+                                    facility_type, is_ayush, value, flagged_values, facilities_reporting,
+                                    facilities_expected, ledger_state, built_at)
+SELECT 'block', g.state, g.district, g.block, g.period, g.item_code, g.disaggregation, g.ownership,
+       g.facility_type, g.is_ayush, g.value, g.flagged, g.reporting, coalesce(e.n, 0), g.ledger_state, %(built_at)s
   FROM block_groups g
-  LEFT JOIN expected e USING (district, block, period, ownership, facility_type, is_ayush);
+  LEFT JOIN item_expected e USING (district, block, period, ownership, facility_type, is_ayush, item_code);
 
 -- District level, summed from all block rows of the touched districts.
 DELETE FROM marts.district_monthly m USING touched t WHERE m.district = t.district AND m.period = t.period;
@@ -88,35 +95,35 @@ DELETE FROM marts.reporting_rates m USING touched t WHERE m.district = t.distric
 DELETE FROM marts.reporting_rates_by_group m USING touched t WHERE m.district = t.district AND m.period = t.period;
 
 WITH expected AS (
-    SELECT district, period, count(*) AS n FROM status_scope GROUP BY 1, 2
+    SELECT district, period, item_code, sum(n) AS n FROM item_expected GROUP BY 1, 2, 3
 )
-INSERT INTO marts.district_monthly (state, district, period, item_code, value, flagged_values,
+INSERT INTO marts.district_monthly (state, district, period, item_code, disaggregation, value, flagged_values,
                                     facilities_reporting, facilities_expected, ledger_state, built_at)
-SELECT b.state, b.district, b.period, b.item_code, sum(b.value), sum(b.flagged_values),
+SELECT b.state, b.district, b.period, b.item_code, b.disaggregation, sum(b.value), sum(b.flagged_values),
        sum(b.facilities_reporting), coalesce(max(e.n), 0), max(t.ledger_state), %(built_at)s
   FROM marts.block_monthly b
   JOIN touched t USING (district, period)
-  LEFT JOIN expected e USING (district, period)
- GROUP BY b.state, b.district, b.period, b.item_code;
+  LEFT JOIN expected e USING (district, period, item_code)
+ GROUP BY b.state, b.district, b.period, b.item_code, b.disaggregation;
 
 WITH vals AS (
-    SELECT g.state, g.district, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush,
+    SELECT g.state, g.district, g.period, g.item_code, g.disaggregation, g.ownership, g.facility_type, g.is_ayush,
            sum(g.value) AS value, sum(g.flagged_values) AS flagged, sum(g.facilities_reporting) AS reporting,
            max(t.ledger_state) AS ledger_state
       FROM marts.monthly_by_group g JOIN touched t USING (district, period)
      WHERE g.level = 'block'
-     GROUP BY g.state, g.district, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush
+     GROUP BY g.state, g.district, g.period, g.item_code, g.disaggregation, g.ownership, g.facility_type, g.is_ayush
 ), expected AS (
-    SELECT district, period, ownership, facility_type, is_ayush, count(*) AS n
-      FROM status_scope GROUP BY district, period, ownership, facility_type, is_ayush
+    SELECT district, period, ownership, facility_type, is_ayush, item_code, sum(n) AS n
+      FROM item_expected GROUP BY district, period, ownership, facility_type, is_ayush, item_code
 )
-INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, ownership, facility_type,
-                                    is_ayush, value, flagged_values, facilities_reporting, facilities_expected,
-                                    ledger_state, built_at)
-SELECT 'district', v.state, v.district, v.district, v.period, v.item_code, v.ownership, v.facility_type,
-       v.is_ayush, v.value, v.flagged, v.reporting, coalesce(e.n, 0), v.ledger_state, %(built_at)s
+INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, disaggregation, ownership,
+                                    facility_type, is_ayush, value, flagged_values, facilities_reporting,
+                                    facilities_expected, ledger_state, built_at)
+SELECT 'district', v.state, v.district, v.district, v.period, v.item_code, v.disaggregation, v.ownership,
+       v.facility_type, v.is_ayush, v.value, v.flagged, v.reporting, coalesce(e.n, 0), v.ledger_state, %(built_at)s
   FROM vals v
-  LEFT JOIN expected e USING (district, period, ownership, facility_type, is_ayush);
+  LEFT JOIN expected e USING (district, period, ownership, facility_type, is_ayush, item_code);
 
 -- Reporting rates (DHIS2): reported = on time + late, over expected reporters.
 INSERT INTO marts.reporting_rates (level, district, area, period, expected, reported, on_time,
@@ -149,24 +156,25 @@ CREATE TEMPORARY TABLE state_periods ON COMMIT DROP AS
 SELECT DISTINCT f.state, t.period FROM touched t JOIN ref.facility f USING (district);
 
 DELETE FROM marts.state_monthly m USING state_periods p WHERE m.state = p.state AND m.period = p.period;
-INSERT INTO marts.state_monthly (state, period, item_code, value, flagged_values, facilities_reporting,
-                                 facilities_expected, ledger_state, built_at)
-SELECT d.state, d.period, d.item_code, sum(d.value), sum(d.flagged_values), sum(d.facilities_reporting),
-       sum(d.facilities_expected), md5(string_agg(d.ledger_state, ',' ORDER BY d.district)), %(built_at)s
+INSERT INTO marts.state_monthly (state, period, item_code, disaggregation, value, flagged_values,
+                                 facilities_reporting, facilities_expected, ledger_state, built_at)
+SELECT d.state, d.period, d.item_code, d.disaggregation, sum(d.value), sum(d.flagged_values),
+       sum(d.facilities_reporting), sum(d.facilities_expected),
+       md5(string_agg(d.ledger_state, ',' ORDER BY d.district)), %(built_at)s
   FROM marts.district_monthly d JOIN state_periods p USING (state, period)
- GROUP BY d.state, d.period, d.item_code;
+ GROUP BY d.state, d.period, d.item_code, d.disaggregation;
 
 DELETE FROM marts.monthly_by_group m USING state_periods p
  WHERE m.level = 'state' AND m.state = p.state AND m.period = p.period;
-INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, ownership, facility_type,
-                                    is_ayush, value, flagged_values, facilities_reporting, facilities_expected,
-                                    ledger_state, built_at)
-SELECT 'state', g.state, NULL, g.state, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush,
-       sum(g.value), sum(g.flagged_values), sum(g.facilities_reporting), sum(g.facilities_expected),
+INSERT INTO marts.monthly_by_group (level, state, district, area, period, item_code, disaggregation, ownership,
+                                    facility_type, is_ayush, value, flagged_values, facilities_reporting,
+                                    facilities_expected, ledger_state, built_at)
+SELECT 'state', g.state, NULL, g.state, g.period, g.item_code, g.disaggregation, g.ownership, g.facility_type,
+       g.is_ayush, sum(g.value), sum(g.flagged_values), sum(g.facilities_reporting), sum(g.facilities_expected),
        md5(string_agg(g.ledger_state, ',' ORDER BY g.district)), %(built_at)s
   FROM marts.monthly_by_group g JOIN state_periods p USING (state, period)
  WHERE g.level = 'district'
- GROUP BY g.state, g.period, g.item_code, g.ownership, g.facility_type, g.is_ayush;
+ GROUP BY g.state, g.period, g.item_code, g.disaggregation, g.ownership, g.facility_type, g.is_ayush;
 
 DELETE FROM marts.reporting_rates m USING state_periods p WHERE m.level = 'state' AND m.area = p.state AND m.period = p.period;
 INSERT INTO marts.reporting_rates (level, district, area, period, expected, reported, on_time,

@@ -37,8 +37,10 @@ SELECT area_level, area, item_code, period, method, observed, expected, upper_bo
 
 -- name: district_disease_counts
 SELECT 'district', district, item_code, period, value FROM marts.district_monthly
-    WHERE district = %(district)s AND item_code = ANY(%(items)s) AND period = ANY(%(periods)s);
+    WHERE district = %(district)s AND item_code = ANY(%(items)s) AND period = ANY(%(periods)s)
+      AND disaggregation = 'TOTAL';
 
 -- name: block_disease_counts
 SELECT 'block', block, item_code, period, value FROM marts.block_monthly
-    WHERE district = %(district)s AND item_code = ANY(%(items)s) AND period = ANY(%(periods)s);
+    WHERE district = %(district)s AND item_code = ANY(%(items)s) AND period = ANY(%(periods)s)
+      AND disaggregation = 'TOTAL';

@@ -7,7 +7,8 @@ Everything about the content is checked afterwards by the Great Expectations sui
 for the whole batch. Problems are raised as :class:`SubmissionError` with a sentence a
 facility's data operator can act on; no message ever repeats a cell that was screened out.
 
-Three layouts are read: a long CSV (``facility_id,period,item_code,value``), a DHIS2
+Three layouts are read: a long CSV (``facility_id,period,item_code,value``, and a
+``sub_item`` column for stock items; see docs/formats.md), a DHIS2
 ``dataValueSets`` JSON document, and an Excel workbook (``.xlsx``) holding the same long
 table on one sheet. Compressed uploads are never decompressed; a workbook (itself a ZIP
 archive) is opened only after its declared uncompressed size is found within a limit, and
@@ -27,7 +28,9 @@ from datetime import date, datetime
 import pandas as pd
 
 REQUIRED_COLUMNS = ("facility_id", "period", "item_code", "value")
-OUTPUT_COLUMNS = ("row_no", "facility_id", "period", "item_code", "value_raw")
+# A stock item's five rows are told apart by their sub-item; every other item has none.
+OPTIONAL_COLUMNS = ("sub_item",)
+OUTPUT_COLUMNS = ("row_no", "facility_id", "period", "item_code", "value_raw", "sub_item")
 
 # Ten or more digits in a row (spaces and hyphens between them allowed) is no monthly count
 # (those have at most nine) but reads like a mobile number, an RCH ID or an Aadhaar number.
@@ -216,13 +219,16 @@ def _plainly_safe(text: str) -> bool:
     return max(map(len, text.splitlines()), default=0) <= MAX_CELL_CHARS
 
 
-def _records(rows: list[tuple[int, list[str]]], positions: list[int], label: str,
+def _records(rows: list[tuple[int, list[str]]], positions: list[int | None], label: str,
              screened: bool = False) -> list[tuple]:
-    """(line, facility_id, period, item_code, value) per row: the long table's records."""
+    """(line, facility_id, period, item_code, value, sub_item) per row: the long table's
+    records. A position of None is a column the file does not have (its cells are None)."""
+    columns = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
     if screened:
-        return [(number, *(row[pos].strip() for pos in positions)) for number, row in rows]
+        return [(number, *(None if pos is None else row[pos].strip() for pos in positions)) for number, row in rows]
     return [
-        (number, *(_screen(f"{label} {number}", col, row[pos]) for col, pos in zip(REQUIRED_COLUMNS, positions)))
+        (number, *(None if pos is None else _screen(f"{label} {number}", col, row[pos])
+                   for col, pos in zip(columns, positions)))
         for number, row in rows
     ]
 
@@ -231,8 +237,9 @@ def _frame(records: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=list(OUTPUT_COLUMNS))
 
 
-def _header_positions(header: list[str]) -> list[int]:
-    """Positions of the required columns in a normalised header, or a reason they are not there."""
+def _header_positions(header: list[str]) -> list[int | None]:
+    """Positions of the required and optional columns in a normalised header (None for an
+    optional column the file does not have), or a reason a required one is not there."""
     missing = [col for col in REQUIRED_COLUMNS if col not in header]
     if missing:
         if len(missing) == len(REQUIRED_COLUMNS) and len(header) == len(REQUIRED_COLUMNS):
@@ -245,10 +252,11 @@ def _header_positions(header: list[str]) -> list[int]:
             f"missing column(s) {', '.join(missing)}; the header must be "
             f"{','.join(REQUIRED_COLUMNS)} (found {found})"
         )
-    duplicated = sorted({col for col in header if header.count(col) > 1 and col in REQUIRED_COLUMNS})
+    named = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    duplicated = sorted({col for col in header if header.count(col) > 1 and col in named})
     if duplicated:
         raise SubmissionError(f"column(s) {', '.join(duplicated)} appear more than once in the header")
-    return [header.index(col) for col in REQUIRED_COLUMNS]
+    return [header.index(col) if col in header else None for col in named]
 
 
 def _normalise_header(cells: list) -> list[str]:
@@ -317,7 +325,8 @@ def _csv_records(data: bytes) -> list[tuple]:
 
 
 def _json_records(data: bytes) -> list[tuple]:
-    """Parse a DHIS2 ``dataValueSets`` document (period ``YYYYMM``, orgUnit, dataElement).
+    """Parse a DHIS2 ``dataValueSets`` document (period ``YYYYMM``, orgUnit, dataElement,
+    categoryOptionCombo as the sub-item).
 
     Numbers are kept as the text that was sent (``12.0`` stays ``12.0``), so validation
     judges what the facility wrote.
@@ -347,8 +356,9 @@ def _json_records(data: bytes) -> list[tuple]:
             period,
             str(entry.get("dataElement", "")),
             str(entry.get("value", "")),
+            str(entry.get("categoryOptionCombo", "")),
         ]))
-    return _records(rows, [0, 1, 2, 3], "dataValues entry")
+    return _records(rows, [0, 1, 2, 3, 4], "dataValues entry")
 
 
 # --------------------------------------------------------------------------- Excel
@@ -469,16 +479,22 @@ def parse_xlsx(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> pd.DataFrame:
 
 # A file exactly as the portal's CSV template writes it: the four columns in order, then
 # lines of four non-empty cells made only of letters, digits and . _ / - (no spaces, quotes,
-# blank lines, backslashes or extra columns). Most submissions look like this.
+# blank lines, backslashes or extra columns). Most submissions look like this. A file with
+# stock items has a fifth column, the sub-item: empty, or words with single inner spaces
+# ("1. Balance From Previous Month"), so no cell has spaces to strip.
 _CANONICAL_HEADER = ",".join(REQUIRED_COLUMNS)
+_CANONICAL_HEADER_SUB = ",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
 _CANONICAL_CELL = r"[A-Za-z0-9._/\-]+"
+_CANONICAL_SUB_CELL = r"(?:[A-Za-z0-9.]+(?: [A-Za-z0-9.]+)*)?"
 _CANONICAL_LINE = rf"{_CANONICAL_CELL},{_CANONICAL_CELL},{_CANONICAL_CELL},{_CANONICAL_CELL}"
 _CANONICAL_BODY_RE = re.compile(rf"(?:{_CANONICAL_LINE}\n)*{_CANONICAL_LINE}")
+_CANONICAL_LINE_SUB = rf"{_CANONICAL_LINE},{_CANONICAL_SUB_CELL}"
+_CANONICAL_BODY_SUB_RE = re.compile(rf"(?:{_CANONICAL_LINE_SUB}\n)*{_CANONICAL_LINE_SUB}")
 
 
 def staging_lines(data: bytes, extension: str, max_bytes: int, file_id: int) -> tuple[str, int] | None:
     """The rows of a canonical CSV file as COPY-ready CSV lines
-    (``file_id,line,facility_id,period,item_code,value``) and their count, or None when the
+    (``file_id,line,facility_id,period,item_code,value,sub_item``) and their count, or None when the
     file needs :func:`parse_records` (any other shape, and every file with a problem).
 
     For the files it takes, the lines hold exactly the values :func:`parse_records` returns
@@ -495,11 +511,17 @@ def staging_lines(data: bytes, extension: str, max_bytes: int, file_id: int) -> 
     if "\r" in text:
         text = text.replace("\r\n", "\n")
     header, _, body = text.rstrip("\n").partition("\n")
-    if header != _CANONICAL_HEADER or not _CANONICAL_BODY_RE.fullmatch(body) or not _plainly_safe(text):
+    if header == _CANONICAL_HEADER:
+        pattern, suffix = _CANONICAL_BODY_RE, ",\\N"   # no sub-item column: NULL, as parse_records gives None
+    elif header == _CANONICAL_HEADER_SUB:
+        pattern, suffix = _CANONICAL_BODY_SUB_RE, ""
+    else:
+        return None
+    if not pattern.fullmatch(body) or not _plainly_safe(text):
         return None
     lines = body.split("\n")
     prefix = f"{int(file_id)},"
-    return "".join([f"{prefix}{number},{line}\n" for number, line in enumerate(lines, 2)]), len(lines)
+    return "".join([f"{prefix}{number},{line}{suffix}\n" for number, line in enumerate(lines, 2)]), len(lines)
 
 
 def parse_submission(data: bytes, extension: str, max_bytes: int) -> pd.DataFrame:
@@ -510,7 +532,7 @@ def parse_submission(data: bytes, extension: str, max_bytes: int) -> pd.DataFram
 def parse_records(data: bytes, extension: str, max_bytes: int) -> list[tuple]:
     """Parse a file of the given type (``csv``, ``json`` or ``xlsx``), enforcing the size
     limit first; raise :class:`SubmissionError` with the reason if it cannot be read.
-    Returns (line, facility_id, period, item_code, value) tuples — the loader streams them
+    Returns (line, facility_id, period, item_code, value, sub_item) tuples — the loader streams them
     straight into COPY without building a frame per file."""
     if len(data) > max_bytes:
         raise SubmissionError(

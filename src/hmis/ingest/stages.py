@@ -28,6 +28,7 @@ from hmis.platform.warehouse import copy_csv, csv_lines, statement
 from hmis.quality.feedback import resolve_superseded, write_feedback
 from hmis.quality.findings import BatchOutcome, Finding
 from hmis.quality.runner import SuiteRunner, history_periods, validate_batch
+from hmis.reference.diseases import disease_elements
 from hmis.reference.periods import is_period
 from hmis.reference.registry import read_registry
 
@@ -180,7 +181,8 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
             # clears rows a crashed earlier attempt may have staged for these files.
             ids = [file_id for file_id, _, _ in good]
             cur.execute("DELETE FROM ingest.staged_value WHERE file_id = ANY(%s)", (ids,))
-            copy_csv(cur, "ingest.staged_value", ["file_id", "row_no", "facility_id", "period", "item_code", "value_raw"],
+            copy_csv(cur, "ingest.staged_value",
+                     ["file_id", "row_no", "facility_id", "period", "item_code", "value_raw", "sub_item"],
                      "".join(text for _, text, _ in good))
             rows_staged += sum(count for _, _, count in good)
             if good:
@@ -196,7 +198,7 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
 # --------------------------------------------------------------------------- validate
 
 
-STAGED_TEXT = ("facility_id", "period", "item_code", "value_raw")
+STAGED_TEXT = ("facility_id", "period", "item_code", "value_raw", "sub_item")
 
 
 def _read_staged(conn, file_ids: list[int]) -> pd.DataFrame:
@@ -232,8 +234,9 @@ def summarise_findings(findings: list[Finding]) -> str:
 
 
 def _read_history(conn, facility_ids: list[str], periods: list[str]) -> pd.DataFrame:
-    """Accepted values of the batch's facilities over the months baselines need."""
-    columns = ["facility_id", "period", "item_code", "value"]
+    """Accepted numeric values (by data element and disaggregation) of the batch's facilities
+    over the months baselines need."""
+    columns = ["facility_id", "period", "item_code", "disaggregation", "value"]
     valid = [p for p in periods if p and is_period(p)]
     if not valid or not facility_ids:
         return pd.DataFrame(columns=columns)
@@ -248,20 +251,15 @@ def _read_history(conn, facility_ids: list[str], periods: list[str]) -> pd.DataF
     return frame
 
 
-def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, catalogue: list, run_id: str,
+def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, run_id: str,
                     now: datetime, batch_files: int, data_docs: str | None = None) -> dict:
     """Validate parsed files batch by batch (one GX run per suite and batch), then settle
-    each file: rejected ones are quarantined, accepted ones wait for the load stage, and
-    every rejected or flagged file gets a feedback document."""
+    each file: rejected ones are quarantined, accepted ones (with the format they follow)
+    wait for the load stage, and every rejected or flagged file gets a feedback document."""
     registry = read_registry(conn)
     facilities = {rec["facility_id"]: rec for rec in registry.to_dict("records")}
-    items = {item.item_code: item.typical_max for item in catalogue}
-    names = {item.item_code: (item.name, item.name_hi) for item in catalogue}
-    disease_items = frozenset(item.item_code for item in catalogue if item.section == "DISEASE_OPD")
-    expected_items: dict[str, set[str]] = {}
-    for item in catalogue:
-        for facility_type in item.expected_from:
-            expected_items.setdefault(facility_type, set()).add(item.item_code)
+    # Disease counts rise with epidemics: hmis.signals judges them, the outlier checks do not.
+    exempt = frozenset(disease_elements())
     with conn.cursor() as cur:
         cur.execute("SELECT file_id, key, facility_id, period FROM ingest.file WHERE status = 'parsed' ORDER BY period, file_id")
         pending = cur.fetchall()
@@ -275,8 +273,7 @@ def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, catalogue: l
         rows = _read_staged(conn, list(files))
         history = _read_history(conn, sorted({f for f in file_frame["key_facility_id"] if f}),
                                 sorted({p for p in file_frame["key_period"] if p}))
-        outcome: BatchOutcome = validate_batch(runner, rows, file_frame, registry, items, history, names,
-                                               expected_items, disease_items)
+        outcome: BatchOutcome = validate_batch(runner, rows, file_frame, registry, history, exempt)
         batches += 1
         blocking = outcome.blocking_by_file()
         flagged = outcome.warnings_by_file()
@@ -288,7 +285,7 @@ def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, catalogue: l
                     (run_id, record["suite"], record["files"], record["rows"], record["expectations"],
                      record["failed"], record["success"], record["seconds"], data_docs, now),
                 )
-            settled: list[tuple[int, int, str | None]] = []  # accepted: file, warnings, reason
+            settled: list[tuple[int, int, str | None, str]] = []  # accepted: file, warnings, reason, format
             for file_id, (key, facility_id, period) in files.items():
                 facility = facilities.get(facility_id, {"facility_id": facility_id})
                 if file_id in blocking:
@@ -300,7 +297,8 @@ def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, catalogue: l
                     rejected += 1
                     continue
                 settled.append((file_id, len(flagged.get(file_id, [])),
-                                summarise_findings(flagged[file_id]) if file_id in flagged else None))
+                                summarise_findings(flagged[file_id]) if file_id in flagged else None,
+                                outcome.formats[file_id]))
                 accepted += 1
                 if file_id in flagged:
                     warnings += 1
@@ -309,7 +307,7 @@ def validate_parsed(conn, store: LandingStore, runner: SuiteRunner, catalogue: l
             execute_values(
                 cur,
                 statement(SQL, "mark_accepted"),
-                [(*row, now) for row in settled],
+                [(*row[:3], now, row[3]) for row in settled],
             )
             if outcome.completeness:
                 execute_values(

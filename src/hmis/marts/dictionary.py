@@ -2,7 +2,8 @@
 
 Tables, their grain, scope, export and the meaning of every column come from the list of
 marts (``src/hmis/marts/marts.yaml``); column types come from the warehouse; items and
-indicators from their catalogues. A column the warehouse has and the list does not
+data elements from the official formats (src/hmis/reference/official/); indicators from
+their list. A column the warehouse has and the list does not
 describe is still shown (with an empty meaning, which the tests refuse), so the dictionary
 never hides a column.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from hmis.marts.build import load_indicators
 from hmis.marts.catalog import Catalog, Table, load_catalog
-from hmis.reference.catalogue import load_items
+from hmis.reference.formats import TOTAL, load_catalogue
 
 READERS = {
     "district": "district readers see their own district's rows; state readers see every row.",
@@ -56,6 +57,30 @@ def _table_lines(table: Table, types: dict[str, str]) -> list[str]:
     return lines
 
 
+def _element_lines() -> list[str]:
+    """Every data element: its meaning, value type, disaggregation, how it combines, and the
+    code each official format gives it (facts and marts use the element's code)."""
+    catalogue = load_catalogue()
+    codes: dict[str, list[str]] = {}
+    for format_id, items in catalogue.items.items():
+        for item in items:
+            codes.setdefault(item.element, []).append(f"{format_id} `{item.code}`")
+    lines = ["", "## Data elements", "",
+             "`item_code` in the facts and marts is the data element: the 2017 district consolidation's code for the",
+             "meaning, or `<format>:<code>` for an item only one format has. Names marked (provisional) come from a",
+             "transcription of the newer format. `disaggregation` is `TOTAL` or, for stock, one of the five sub-items.",
+             "Statuses, dates and percentages are kept in `facts.monthly_value.value_text` and never summed.", "",
+             "| element | name | हिंदी | section | value type | disaggregation | combined | codes by format |",
+             "|---|---|---|---|---|---|---|---|"]
+    for item in catalogue.elements():
+        name, name_hi = catalogue.element_name(item.element)
+        subs = " / ".join(item.disaggregations) if item.disaggregations != (TOTAL,) else TOTAL
+        combined = {"count": "summed", "stock": "movements summed; balances per month only"}.get(item.value_type, "never summed")
+        lines.append(f"| `{item.element}` | {name}{' (provisional)' if item.provisional else ''} | {name_hi or '—'} "
+                     f"| {item.section} | {item.value_type} | {subs} | {combined} | {'; '.join(codes[item.element])} |")
+    return lines
+
+
 def render(conn, generated_at: datetime, catalog: Catalog | None = None) -> str:
     """The dictionary as Markdown: the list's reader-facing marts and compliance tables, items, indicators."""
     catalog = catalog or load_catalog()
@@ -69,9 +94,7 @@ def render(conn, generated_at: datetime, catalog: Catalog | None = None) -> str:
              "fractions from 0 to 1. Periods are `YYYY-MM`; financial years run April to March.", ""]
     for table in documented:
         lines += _table_lines(table, types.get((table.schema, table.name), {}))
-    lines += ["", "## Data items", "", "| code | name | हिंदी | section | unit | aggregation |", "|---|---|---|---|---|---|"]
-    lines += [f"| `{i.item_code}` | {i.name} | {i.name_hi} | {i.section} | {i.unit} | {i.aggregation} |"
-              for i in load_items()]
+    lines += _element_lines()
     lines += ["", "## Indicators (`marts.indicator_monthly`)", "", "| id | name | definition |", "|---|---|---|"]
     for ind in load_indicators():
         numerator = " + ".join(ind["numerator"]) + "".join(f" − {c}" for c in ind.get("numerator_minus", []))

@@ -21,6 +21,7 @@ from psycopg2 import sql
 
 from hmis.marts.catalog import Table, load_catalog
 from hmis.platform.landing import LandingStore
+from hmis.reference.formats import TOTAL
 
 DHIS2_DATASET = "HMIS_MONTHLY"
 
@@ -48,9 +49,12 @@ def dhis2_data_value_set(frame: pd.DataFrame, district_lgd: dict[str, str], peri
         "dataSet": DHIS2_DATASET,
         "period": dhis_period,
         "completeDate": completed.date().isoformat(),
+        # The disaggregation travels as DHIS2's category option combo: a stock item's sub-item
+        # (its name, until an id-scheme mapping gives UIDs); a plain total has none.
         "dataValues": [
             {"dataElement": row.item_code, "period": dhis_period,
-             "orgUnit": district_lgd.get(row.district, row.district), "value": str(int(row.value))}
+             "orgUnit": district_lgd.get(row.district, row.district), "value": str(int(row.value)),
+             **({} if row.disaggregation == TOTAL else {"categoryOptionCombo": row.disaggregation})}
             for row in frame.itertuples(index=False)
         ],
     }

@@ -28,7 +28,8 @@ from hmis.platform.settings import load_settings
 from hmis.platform.warehouse import connect, migrate
 from hmis.quality.rules import RULES_FILE, load_rules
 from hmis.quality.runner import SuiteRunner
-from hmis.reference.catalogue import load_items
+from hmis.reference.format_tables import sync_formats
+from hmis.reference.formats import load_catalogue
 from hmis.reference.population import sync_population
 from hmis.reference.registry import read_registry, sync_reference
 from hmis.report.page import write_report
@@ -44,7 +45,8 @@ def _with_conn(fn):
 
 
 def prepare(run: Run) -> dict:
-    """Apply migrations and the readers' access to the marts; refresh the registry, contacts and item catalogue."""
+    """Apply migrations and the readers' access to the marts; refresh the registry, contacts and
+    the official formats (which format each facility type reports on in the run's periods)."""
     settings = load_settings()
     store = open_store(settings.landing_url)
 
@@ -54,6 +56,7 @@ def prepare(run: Run) -> dict:
         reference = sync_reference(conn, store, run.as_of)
         reference["population_rows"] = sync_population(conn, store)
         periods = list(run.periods)
+        reference.update(sync_formats(conn, load_catalogue(), periods))
         with conn, conn.cursor() as cur:
             cur.execute(
                 """INSERT INTO ingest.run (run_id, logical_date, periods) VALUES (%s, %s, %s)
@@ -86,12 +89,12 @@ def parse(run: Run) -> dict:
 def validate(run: Run) -> dict:
     settings = load_settings()
     store = open_store(settings.landing_url)
-    catalogue = load_items()
-    ruleset = load_rules(settings.expectations_dir / RULES_FILE, {item.item_code for item in catalogue})
+    # Rules name data elements (the 2017 consolidation's codes), whatever format a file uses.
+    ruleset = load_rules(settings.expectations_dir / RULES_FILE, {i.element for i in load_catalogue().elements()})
     docs = settings.data_docs_dir
     runner = SuiteRunner(settings.expectations_dir, ruleset, docs)
     return locked_stage("validate", run.key, lambda conn: ingest.validate_parsed(
-        conn, store, runner, catalogue, run.key, run.as_of, settings.batch_files,
+        conn, store, runner, run.key, run.as_of, settings.batch_files,
         str(docs / "index.html") if docs else None))
 
 

@@ -33,6 +33,7 @@ class BatchOutcome:
     flagged_rows: set[tuple[int, int]] = field(default_factory=set)
     completeness: list[tuple] = field(default_factory=list)
     validations: list[dict] = field(default_factory=list)
+    formats: dict[int, str | None] = field(default_factory=dict)   # the format each file follows
 
     def _by_file(self, severity: str) -> dict[int, list[Finding]]:
         grouped: dict[int, list[Finding]] = defaultdict(list)

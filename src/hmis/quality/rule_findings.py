@@ -1,7 +1,7 @@
 """Per-file inputs for the validation rules, and the sentences their failures produce.
 
 A facility's data operator reads these sentences, so they name the items with their
-catalogue names and the numbers as submitted, e.g. "Item 1.1.1 (Of which number registered
+official names of the data elements and the numbers as submitted, e.g. "Item 1.1.1 (Of which number registered
 within first trimester) = 140 is more than item 1.1 (Total number of pregnant women
 registered for ANC) = 120", with a Hindi version and what to do next.
 """
@@ -9,11 +9,13 @@ registered for ANC) = 120", with a Hindi version and what to do next.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import pandas as pd
 
 from hmis.quality.findings import Finding
 from hmis.quality.rules import RuleSet
+from hmis.reference.formats import TOTAL
 from hmis.reference.periods import financial_year
 
 ACTION_EN = ("Check these figures in the facility register and upload a corrected file; "
@@ -32,18 +34,23 @@ BROKEN = {
 
 
 def file_values(frame: pd.DataFrame, files: pd.DataFrame, registry: pd.DataFrame,
-                history: pd.DataFrame | None, expected_items: dict[str, set[str]]):
-    """(month, fytd, expected) for each file of the batch.
+                history: pd.DataFrame | None, expected_items: Callable[[str, str], frozenset[str]]):
+    """(month, fytd, expected, present) for each file of the batch.
 
-    ``month`` has one row per file and one column per item (NaN where not reported);
-    ``fytd`` adds the facility's accepted values of the earlier months of the same
-    financial year; ``expected`` maps each file to the items its facility type reports.
+    ``month`` has one row per file and one column per data element (its TOTAL; NaN where
+    not reported); ``fytd`` adds the facility's accepted values of the earlier months of
+    the same financial year; ``expected`` maps each file to the elements its facility type
+    reports that month (``expected_items(facility_type, period)``); ``present`` says which
+    elements each file holds at all (numbers, statuses and dates alike).
     """
-    numeric = frame.dropna(subset=["value"])
-    month = numeric.pivot_table(index="file_id", columns="item_code", values="value", aggfunc="last")
+    placed = frame[frame["element"].notna()]
+    present = pd.crosstab(placed["file_id"], placed["element"]).gt(0)
+    numeric = frame[(frame["disaggregation"] == TOTAL) & frame["element"].notna()].dropna(subset=["value"])
+    month = numeric.pivot_table(index="file_id", columns="element", values="value", aggfunc="last")
     month = month.reindex(files["file_id"].astype("int64"))
     fytd = month.copy()
     if history is not None and not history.empty:
+        totals = history[history["disaggregation"] == TOTAL]
         meta = files.set_index("file_id")
         earlier = []
         for file_id in month.index:
@@ -52,8 +59,8 @@ def file_values(frame: pd.DataFrame, files: pd.DataFrame, registry: pd.DataFrame
                 fy_start = f"{financial_year(period)[:4]}-04"
             except ValueError:
                 continue
-            rows = history[(history["facility_id"] == facility) & (history["period"] >= fy_start)
-                           & (history["period"] < period)]
+            rows = totals[(totals["facility_id"] == facility) & (totals["period"] >= fy_start)
+                          & (totals["period"] < period)]
             if not rows.empty:
                 earlier.append(rows.groupby("item_code")["value"].sum().rename(file_id))
         if earlier:
@@ -61,10 +68,10 @@ def file_values(frame: pd.DataFrame, files: pd.DataFrame, registry: pd.DataFrame
             fytd = month.add(pd.DataFrame(earlier), fill_value=0)
     types = dict(zip(registry["facility_id"], registry["facility_type"]))
     expected = {
-        int(fid): expected_items.get(types.get(fac), set())
-        for fid, fac in zip(files["file_id"], files["key_facility_id"])
+        int(fid): set(expected_items(types.get(fac), per)) if fac in types else set()
+        for fid, fac, per in zip(files["file_id"], files["key_facility_id"], files["key_period"])
     }
-    return month, fytd, expected
+    return month, fytd, expected, present
 
 
 def _side_text(codes: tuple[str, ...], catalogue: dict, hindi: bool = False, capital: bool = True) -> str:

@@ -182,12 +182,15 @@ def evaluate_consistency(check: Consistency, values: pd.DataFrame) -> tuple[pd.S
 
 
 def evaluate(ruleset: RuleSet, month: pd.DataFrame, fytd: pd.DataFrame,
-             expected_items: pd.Series) -> tuple[pd.DataFrame, dict[str, tuple[pd.Series, pd.Series]]]:
+             expected_items: pd.Series, present: pd.DataFrame | None = None,
+             ) -> tuple[pd.DataFrame, dict[str, tuple[pd.Series, pd.Series]]]:
     """One column per check for each file.
 
     ``month``: this file's values (index file_id, columns item codes, NaN = not reported).
     ``fytd``: the financial-year-to-date sums including this file (same shape).
     ``expected_items``: per file, the set of items its facility type should report.
+    ``present``: which items each file holds (files x items, True/False); by default the
+    items with a number in ``month``, but a status or date item is present too.
     Returns the frame GX validates and, per check column, the (left, right) numbers.
     """
     frame = pd.DataFrame(index=month.index)
@@ -201,9 +204,10 @@ def evaluate(ruleset: RuleSet, month: pd.DataFrame, fytd: pd.DataFrame,
         outcome, a, b = evaluate_consistency(check, month)
         frame[check.column] = outcome
         numbers[check.column] = (a, b)
-    present = month.notna()
+    present = month.notna() if present is None else present.reindex(month.index, fill_value=False)
     # files x items matrix of what each file's facility type is expected to report
-    all_items = sorted(set().union(*(expected_items.get(f) or set() for f in month.index)) | set(month.columns))
+    all_items = sorted(set().union(*(expected_items.get(f) or set() for f in month.index))
+                       | set(month.columns) | set(present.columns))
     position = {code: j for j, code in enumerate(all_items)}
     templates: dict[frozenset, np.ndarray] = {}  # one row per facility type, shared by its files
     matrix = np.zeros((len(month.index), len(all_items)), dtype=bool)

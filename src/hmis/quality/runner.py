@@ -26,6 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from hmis.quality.findings import BatchOutcome, Finding
+from hmis.quality.items import expected_elements, file_formats, item_lookup, place_rows, typical_max
+from hmis.reference.formats import TOTAL, format_title
 from hmis.quality.outliers import score_rows
 from hmis.quality.rule_findings import file_check_findings, file_values
 from hmis.quality.rules import RuleSet, evaluate
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 
 SUITE_FILE = "hmis_submission.json"
 RULES_SUITE = "hmis_file_checks"
-LONG_INDEX = ["file_id", "row_no", "facility_id", "item_code", "value_raw"]
+LONG_INDEX = ["file_id", "row_no", "facility_id", "item_code", "value_raw", "sub_item", "format_id"]
 FILE_INDEX = ["file_id"]
 EXAMPLES_SHOWN = 3
 HISTORY_MONTHS = 12
@@ -71,22 +73,34 @@ def expected_reporter(facility: dict, period: str) -> bool:
     return True
 
 
-def numeric_values(raw: pd.Series) -> pd.Series:
-    """Submitted text as numbers where it is a plain count, NaN elsewhere."""
+def numeric_values(raw: pd.Series, value_type: pd.Series | None = None) -> pd.Series:
+    """Submitted text as numbers where it is a plain whole number of a count or stock item,
+    NaN elsewhere (statuses, dates and percentages are kept as text, never added up)."""
     text = raw.astype("str")
+    if value_type is not None:
+        text = text.where(value_type.isin(("count", "stock")))
     # Up to nine digits: exact as float64, and cast by Arrow without parsing in Python.
     plain = text.str.fullmatch(r"[0-9]{1,9}").fillna(False).astype(bool)
     return text.where(plain).astype("float64")
 
 
 def prepare_frame(
-    rows: pd.DataFrame, files: pd.DataFrame, registry: pd.DataFrame, typical_max: dict[str, int],
+    rows: pd.DataFrame, files: pd.DataFrame, registry: pd.DataFrame,
     history: pd.DataFrame | None = None, outlier_exempt: frozenset[str] = frozenset(),
+    formats: dict[int, str | None] | None = None, limits: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """Add the columns the long suite compares against: the key's facility and period,
-    whether the facility is an expected reporter, whether the value is within the item's
-    usual range, and its outlier class against the facility's history."""
+    whether the facility is an expected reporter, each row's item placed in the file's
+    format (:func:`hmis.quality.items.place_rows`: element, value type, disaggregation),
+    whether a count is within the element's usual range (``limits``, by element), and its
+    outlier class against the facility's history. ``formats`` maps each file to its format
+    (found from the registry when not given)."""
     frame = rows.merge(files[["file_id", "key_facility_id", "key_period"]], on="file_id", how="left")
+    if "sub_item" not in frame:
+        frame["sub_item"] = None
+    formats = file_formats(files, registry) if formats is None else formats
+    limits = typical_max() if limits is None else limits
+    frame = place_rows(frame, formats)
     # Records only for the batch's own facilities: the registry may hold 200,000 of them.
     batch_registry = registry[registry["facility_id"].isin(files["key_facility_id"])]
     facilities = {rec["facility_id"]: rec for rec in batch_registry.to_dict("records")}
@@ -105,21 +119,21 @@ def prepare_frame(
     # Lookups as booleans: a value set of every registered facility in the expectation itself
     # would be copied by GX on each of its thousands of internal configuration reads.
     # A missing code stays missing (NA), which GX skips as it skipped it in a value set.
-    for flag, source, known in (("facility_registered", "facility_id", registry["facility_id"]),
-                                ("item_in_catalogue", "item_code", list(typical_max))):
-        frame[flag] = frame[source].isin(known).astype("boolean")
-        frame.loc[frame[source].isna(), flag] = pd.NA
-    numeric = numeric_values(frame["value_raw"])
-    limits = frame["item_code"].map(typical_max)
-    within = (numeric <= limits).astype("boolean")
-    within[numeric.isna() | limits.isna()] = pd.NA
+    frame["facility_registered"] = frame["facility_id"].isin(registry["facility_id"]).astype("boolean")
+    frame.loc[frame["facility_id"].isna(), "facility_registered"] = pd.NA
+    numeric = numeric_values(frame["value_raw"], frame["value_type"])
+    maxima = frame["element"].map(limits).where(frame["disaggregation"] == TOTAL)
+    within = (numeric <= maxima).astype("boolean")
+    within[numeric.isna() | maxima.isna()] = pd.NA
     frame["within_typical_max"] = within
     frame["value"] = numeric
-    # Baselines are keyed by facility and period, so one batch may mix periods.
+    # Baselines are keyed by facility and period, so one batch may mix periods, and by
+    # element and disaggregation, so a stock balance is compared with earlier balances.
     keys = frame["key_facility_id"].astype(str) + "\x1f" + frame["key_period"].astype(str)
+    series = frame["element"].astype(str) + "|" + frame["disaggregation"]
     # Disease counts are exempt: an epidemic rise is a signal (hmis.signals), not a data error.
-    judged = numeric.where(~frame["item_code"].isin(outlier_exempt))
-    scores = score_rows(pd.DataFrame({"facility_id": keys, "item_code": frame["item_code"], "value": judged}),
+    judged = numeric.where(~frame["element"].isin(outlier_exempt))
+    scores = score_rows(pd.DataFrame({"facility_id": keys, "item_code": series, "value": judged}),
                         _history_window(frame, history))
     frame["z_class"] = scores["z_class"].astype("str")
     frame["modified_z_class"] = scores["modified_z_class"].astype("str")
@@ -130,6 +144,9 @@ def prepare_frame(
     # over Python objects (the findings are the same; a missing value is still skipped).
     for column in ("facility_id", "period", "item_code", "value_raw", "key_facility_id", "key_period"):
         frame[column] = frame[column].astype("str")
+    frame["value_type"] = frame["value_type"].fillna("").astype("str")
+    frame["sub_item"] = frame["sub_item"].fillna("").astype("str")
+    frame["format_id"] = frame["format_id"].fillna("").astype("str")
     return frame
 
 
@@ -148,7 +165,8 @@ def _history_window(frame: pd.DataFrame, history: pd.DataFrame | None) -> pd.Dat
             continue  # an unreadable period is rejected by its own rule
         part = history[history["facility_id"].isin(set(group["key_facility_id"]))
                        & (history["period"] < period) & (history["period"] >= low)]
-        parts.append(part.assign(facility_id=part["facility_id"] + "\x1f" + period))
+        parts.append(part.assign(facility_id=part["facility_id"] + "\x1f" + period,
+                                 item_code=part["item_code"] + "|" + part["disaggregation"]))
     return pd.concat(parts)[columns] if parts else pd.DataFrame(columns=columns)
 
 
@@ -280,13 +298,14 @@ def _long_findings(result, suite: str) -> tuple[list[Finding], set[tuple[int, in
             where = f" (line {lines}{'…' if len(entries) > EXAMPLES_SHOWN else ''})"
             template = meta.get("message", meta.get("id", config.type))
             template_hi = meta.get("message_hi")
+            fields = {"count": len(entries), "examples": observed, "format": format_title(entries[0].get("format_id"))}
             findings.append(Finding(
                 file_id=file_id, expectation_id=meta.get("id", config.type),
                 severity=meta.get("severity", "blocking"), column=column or None, failed_rows=len(entries),
                 observed=observed, expected=expected,
-                message=template.format(count=len(entries), examples=observed) + where,
+                message=template.format(**fields) + where,
                 item_code=item,
-                message_hi=template_hi.format(count=len(entries), examples=observed) + where if template_hi else None,
+                message_hi=template_hi.format(**fields) + where if template_hi else None,
                 suite=suite,
             ))
             if meta.get("severity") == "warning":
@@ -299,25 +318,25 @@ def validate_batch(
     rows: pd.DataFrame,
     files: pd.DataFrame,
     registry: pd.DataFrame,
-    items: dict[str, int],
     history: pd.DataFrame | None = None,
-    catalogue: dict | None = None,
-    expected_items: dict[str, set[str]] | None = None,
     outlier_exempt: frozenset[str] = frozenset(),
+    formats: dict[int, str | None] | None = None,
+    limits: dict[str, int] | None = None,
 ) -> BatchOutcome:
     """Validate all ``rows`` (of many files) and attribute every failure to its file.
 
-    ``items`` maps every known item code to its typical monthly maximum; ``history`` holds
-    the facilities' accepted values of earlier months (facility_id, period, item_code,
-    value); ``catalogue`` maps item codes to (name, name_hi) for sentences; and
-    ``expected_items`` maps a facility type to the item codes it should report; items in
-    ``outlier_exempt`` are not judged against their history.
+    ``history`` holds the facilities' accepted values of earlier months (facility_id,
+    period, item_code = data element, disaggregation, value); elements in
+    ``outlier_exempt`` are not judged against their history; ``formats`` and ``limits`` as
+    for :func:`prepare_frame`. Rules, names and the expected items come from the catalogue.
     """
     outcome = BatchOutcome()
     if rows.empty:
         return outcome
     started = time.perf_counter()
-    frame = prepare_frame(rows, files, registry, items, history, outlier_exempt)
+    formats = file_formats(files, registry) if formats is None else formats
+    outcome.formats = formats
+    frame = prepare_frame(rows, files, registry, history, outlier_exempt, formats, limits)
     result = runner.run(frame, {}, "long")
     findings, flagged = _long_findings(result, SUITE_FILE.removesuffix(".json"))
     outcome.findings += findings
@@ -326,10 +345,10 @@ def validate_batch(
     if runner.ruleset is not None:
         started = time.perf_counter()
 
-        month, fytd, expected = file_values(frame, files, registry, history, expected_items or {})
-        checks, numbers = evaluate(runner.ruleset, month, fytd, expected)
+        month, fytd, expected, present = file_values(frame, files, registry, history, expected_elements)
+        checks, numbers = evaluate(runner.ruleset, month, fytd, expected, present)
         result = runner.run(checks, {}, "files")
-        outcome.findings += file_check_findings(result, runner.ruleset, numbers, checks, catalogue or {})
+        outcome.findings += file_check_findings(result, runner.ruleset, numbers, checks, item_lookup().names)
         outcome.completeness = [
             (int(r.file_id), len(expected.get(r.file_id) or ()), int(r.items_present), int(r.items_nonzero))
             for r in checks.itertuples(index=False)

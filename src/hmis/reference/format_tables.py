@@ -1,4 +1,5 @@
-"""The official formats in the warehouse: ``ref.format``, ``ref.format_item``, ``ref.expected_item``.
+"""The official formats in the warehouse: ``ref.format``, ``ref.format_item``, ``ref.expected_item``,
+and the data elements facts are keyed by (``ref.data_item``).
 
 Written by the prepare stage, so SQL (marts, the data dictionary, state teams' own queries)
 can name every item of every format, its data element and value type, and count a facility
@@ -14,6 +15,10 @@ FORMAT_COLUMNS = ["format_id", "title", "provisional", "effective_from", "effect
 ITEM_COLUMNS = ["format_id", "item_code", "data_element", "name", "name_hi", "module", "section", "section_hi",
                 "value_type", "disaggregations", "sex", "provisional"]
 EXPECTED_COLUMNS = ["facility_type", "period", "format_id", "item_code", "data_element"]
+ELEMENT_COLUMNS = ["item_code", "name", "name_hi", "section", "unit", "aggregation", "value_type"]
+# How an element's values combine, as ref.data_item says it (per value type; see formats.py).
+ELEMENT_AGGREGATION = {"count": "sum", "stock": "sum of movements; balances per month", "status": "none",
+                       "date": "none", "percentage": "none"}
 
 
 def _array(values: tuple[str, ...]) -> str:
@@ -39,4 +44,10 @@ def sync_formats(conn, catalogue: Catalogue, periods: list[str]) -> dict:
              _array(i.disaggregations), i.sex, i.provisional)
             for items in catalogue.items.values() for i in items])
         copy_rows(cur, "ref.expected_item", EXPECTED_COLUMNS, expected)
-    return {"formats": len(catalogue.formats), "format_items": items, "expected_items": len(expected)}
+        cur.execute("DELETE FROM ref.data_item")
+        elements = copy_rows(cur, "ref.data_item", ELEMENT_COLUMNS, [
+            (i.element, *catalogue.element_name(i.element), i.section, i.value_type,
+             ELEMENT_AGGREGATION[i.value_type], i.value_type)
+            for i in catalogue.elements()])
+    return {"formats": len(catalogue.formats), "format_items": items, "expected_items": len(expected),
+            "data_elements": elements}

@@ -127,6 +127,15 @@ class Catalogue:
         modules = self.expected_modules[facility_type]
         return [item for item in self.items[fmt.format_id] if modules is None or item.module in modules]
 
+    def elements(self) -> list[Item]:
+        """One item per data element, the anchor format's where it has one (its section and
+        value type describe the element), in the order the formats list them."""
+        chosen: dict[str, Item] = {}
+        for format_id in [self.anchor, *(f for f in self.items if f != self.anchor)]:
+            for item in self.items[format_id]:
+                chosen.setdefault(item.element, item)
+        return list(chosen.values())
+
     def element_name(self, element: str) -> tuple[str, str | None]:
         """(English, Hindi or None) name of a data element."""
         return self.element_names[element]
@@ -134,6 +143,12 @@ class Catalogue:
     def hindi_gaps(self) -> list[Item]:
         """Items with no Hindi name of their own (shown in English until one is written)."""
         return [item for items in self.items.values() for item in items if item.name_hi is None]
+
+
+def format_title(format_id: str | None) -> str:
+    """A format as people name it ("HMIS 2017 revised formats, CHC facility format"), for messages."""
+    formats = load_catalogue().formats
+    return formats[format_id].title if format_id in formats else "unknown format"
 
 
 def normalise(name: str) -> str:

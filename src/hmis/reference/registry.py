@@ -20,7 +20,6 @@ from psycopg2 import sql
 from hmis.platform.landing import LandingStore
 from hmis.platform.store_layout import CONTACTS_KEY, REGISTRY_KEY
 from hmis.platform.warehouse import copy_rows, statement
-from hmis.reference.catalogue import load_items
 
 SQL = "reference/registry.sql"  # this module's statements, by name
 
@@ -69,13 +68,12 @@ def parse_registry(data: bytes) -> pd.DataFrame:
 
 
 def sync_reference(conn, store: LandingStore, now: datetime) -> dict:
-    """Replace ``ref.facility``, ``ref.contact`` and ``ref.data_item`` from their sources and
+    """Replace ``ref.facility`` and ``ref.contact`` from their sources and
     record any change of the registry in its history, all in one transaction."""
     registry_bytes = store.read(REGISTRY_KEY)
     registry = parse_registry(registry_bytes)
     digest = hashlib.sha256(registry_bytes).hexdigest()
     contacts = _read_csv(store.read(CONTACTS_KEY), CONTACTS_KEY, CONTACT_COLUMNS)
-    items = load_items()
     with conn, conn.cursor() as cur:
         history = _record_history(cur, registry, digest, now)
         cur.execute("DELETE FROM ref.facility")
@@ -85,16 +83,10 @@ def sync_reference(conn, store: LandingStore, now: datetime) -> dict:
         )
         cur.execute("DELETE FROM ref.contact")
         copy_rows(cur, "ref.contact", CONTACT_COLUMNS, contacts.drop_duplicates().itertuples(index=False))
-        cur.execute("DELETE FROM ref.data_item")
-        copy_rows(
-            cur, "ref.data_item", ["item_code", "name", "name_hi", "section", "unit", "aggregation"],
-            ((i.item_code, i.name, i.name_hi, i.section, i.unit, i.aggregation) for i in items),
-        )
     return {
         "facilities": len(registry),
         "registered": int(registry["hmis_registered"].sum()),
         "contacts": len(contacts),
-        "items": len(items),
         "registry_sha256": digest,
         **history,
     }

@@ -27,8 +27,9 @@ HEADER = b"facility_id,period,item_code,value\n"
 
 
 def _read_back(text: str) -> list[tuple]:
-    """The rows COPY would store from the fast path's lines (none of them hold a NULL)."""
-    return [(int(row[0]), int(row[1]), *row[2:]) for row in csv.reader(io.StringIO(text))]
+    """The rows COPY would store from the fast path's lines (a bare \\N is NULL)."""
+    return [(int(row[0]), int(row[1]), *(None if cell == "\\N" else cell for cell in row[2:]))
+            for row in csv.reader(io.StringIO(text))]
 
 
 def _agree(data: bytes, extension: str = "csv", file_id: int = 7) -> bool:

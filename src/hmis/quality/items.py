@@ -1,0 +1,109 @@
+"""Place each submitted row on its official meaning, before any check looks at its value.
+
+A facility writes the codes of its own format (docs/formats.md): a CHC's 2.1 is institutional
+deliveries, which the district consolidation numbers 2.2. So every row is first looked up in
+the format its file follows — chosen from the facility's type and the month — and gains the
+item's data element, value type and disaggregation. The Great Expectations suite then judges
+the value by its type (a count, a stock figure, a status, a date, a percentage) and rejects a
+code the format does not have, naming it; nothing is ever looked up by a code alone.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from hmis.reference.formats import STOCK_SUB_ITEMS, TOTAL, Catalogue, CatalogueError, load_catalogue
+
+TYPICAL_MAX_PATH = Path(__file__).resolve().parents[1] / "reference" / "typical_max.csv"
+# Cells that mean "no sub-item": the column is absent, empty, or says TOTAL as the portal does.
+NO_SUB_ITEM = ("", TOTAL)
+
+
+@dataclass(frozen=True)
+class ItemLookup:
+    """Per (format, code): what the item is. Built once per process from the catalogue."""
+
+    element: dict[tuple[str, str], str]
+    value_type: dict[tuple[str, str], str]
+    stock: frozenset[tuple[str, str]]
+    names: dict[str, tuple[str, str | None]]           # element -> (English, Hindi)
+
+    @classmethod
+    def from_catalogue(cls, catalogue: Catalogue) -> ItemLookup:
+        element, value_type, stock = {}, {}, set()
+        for format_id, items in catalogue.items.items():
+            for item in items:
+                key = (format_id, item.code)
+                element[key] = item.element
+                value_type[key] = item.value_type
+                if item.value_type == "stock":
+                    stock.add(key)
+        return cls(element, value_type, frozenset(stock), dict(catalogue.element_names))
+
+
+@cache
+def item_lookup() -> ItemLookup:
+    return ItemLookup.from_catalogue(load_catalogue())
+
+
+@cache
+def typical_max() -> dict[str, int]:
+    """A generous monthly maximum per data element for one facility: above it a value is
+    flagged for confirmation (a warning, never a rejection). See typical_max.csv's header."""
+    with TYPICAL_MAX_PATH.open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(line for line in handle if not line.startswith("#"))
+        return {row["element"]: int(row["typical_max"]) for row in rows}
+
+
+def file_formats(files: pd.DataFrame, registry: pd.DataFrame, catalogue: Catalogue | None = None) -> dict[int, str | None]:
+    """The format each file follows, from its facility's type and its month; None where the
+    facility is unknown or the month unreadable (their own rules reject those files)."""
+    catalogue = catalogue or load_catalogue()
+    types = dict(zip(registry["facility_id"], registry["facility_type"]))
+    formats: dict[int, str | None] = {}
+    for file_id, facility_id, period in zip(files["file_id"], files["key_facility_id"], files["key_period"]):
+        try:
+            formats[int(file_id)] = catalogue.format_for(types[facility_id], period).format_id
+        except (KeyError, TypeError, CatalogueError):
+            formats[int(file_id)] = None
+    return formats
+
+
+def place_rows(frame: pd.DataFrame, formats: dict[int, str | None], lookup: ItemLookup | None = None) -> pd.DataFrame:
+    """Add the columns the suite judges items by: ``format_id``, ``element``, ``value_type``,
+    ``disaggregation`` (the sub-item or TOTAL), ``item_known`` (the code is in the file's
+    format; NA where the format itself is unknown) and ``sub_item_valid`` (a stock item names
+    one of its five sub-items, any other item none)."""
+    lookup = lookup or item_lookup()
+    frame["format_id"] = frame["file_id"].map(formats)
+    keys = list(zip(frame["format_id"], frame["item_code"]))
+    frame["element"] = pd.Series([lookup.element.get(k) for k in keys], index=frame.index, dtype=object)
+    frame["value_type"] = pd.Series([lookup.value_type.get(k) for k in keys], index=frame.index, dtype=object)
+    known = frame["element"].notna().astype("boolean")
+    known[frame["format_id"].isna() | frame["item_code"].isna()] = pd.NA
+    frame["item_known"] = known
+
+    sub = frame["sub_item"] if "sub_item" in frame else pd.Series(None, index=frame.index, dtype=object)
+    sub = sub.fillna("").astype(str)
+    frame["disaggregation"] = sub.where(~sub.isin(NO_SUB_ITEM), TOTAL)
+    is_stock = pd.Series([k in lookup.stock for k in keys], index=frame.index)
+    valid = (is_stock & frame["disaggregation"].isin(STOCK_SUB_ITEMS)) | (~is_stock & sub.isin(NO_SUB_ITEM))
+    valid = valid.astype("boolean")
+    valid[~frame["element"].notna()] = pd.NA   # an unknown item is reported once, as unknown
+    frame["sub_item_valid"] = valid
+    return frame
+
+
+@cache
+def expected_elements(facility_type: str, period: str) -> frozenset[str]:
+    """The data elements a facility of this type is expected to report for this month (its
+    format's items in the modules its type provides); empty for an unknown type or month."""
+    try:
+        return frozenset(item.element for item in load_catalogue().expected_items(facility_type, period))
+    except CatalogueError:
+        return frozenset()
