@@ -40,7 +40,8 @@ def load_indicators(path: Path = INDICATORS_FILE) -> list[dict]:
 
 
 def _definitions_digest(conn) -> str:
-    """Changes to the mart SQL, the indicators or the population rebuild every district."""
+    """Changes to the mart SQL, the indicators, the population or the formats' expected items
+    (they decide facilities_expected) rebuild every district."""
     digest = hashlib.sha256()
     for name in ("marts/rebuild.sql", "marts/indicators.sql", "marts/fingerprint.sql"):
         digest.update(sql_file(name).encode())
@@ -48,6 +49,9 @@ def _definitions_digest(conn) -> str:
     with conn.cursor() as cur:
         cur.execute("SELECT coalesce(string_agg(concat_ws(':', level, area, year, population), ',' "
                     "ORDER BY level, area, year), '') FROM ref.population")
+        digest.update(cur.fetchone()[0].encode())
+        cur.execute("SELECT coalesce(md5(string_agg(concat_ws(':', facility_type, period, data_element), ',' "
+                    "ORDER BY facility_type, period, data_element)), '') FROM ref.expected_item")
         digest.update(cur.fetchone()[0].encode())
     return digest.hexdigest()
 

@@ -6,7 +6,8 @@ officer alerts: the ledger ``alerts.sent`` (kind ``disease_signal``) claims it b
 channel is tried and settles it after, with a Message-ID derived from its key, under the
 alert lock (:mod:`hmis.notify.ledger`, :mod:`hmis.notify.delivery`). A failed send is
 retried by the next run with the same Message-ID. Messages carry area-level counts only;
-their words are in ``templates/notify/disease_signal.*``.
+their words are in ``templates/notify/disease_signal.*`` and the disease is named by the list
+of watched diseases (:mod:`hmis.reference.diseases`, through ``Alarm.disease``).
 """
 
 from __future__ import annotations
@@ -36,14 +37,10 @@ def signal_key(alarm: Alarm, recipient: str) -> str:
             f"{alarm.period}:{recipient}")
 
 
-def disease_name(alarm: Alarm) -> str:
-    """The disease as people name it: the catalogue's item name without its section prefix."""
-    return alarm.item_name.removeprefix("Outpatient - ")
-
-
 def signal_subject(alarm: Alarm) -> str:
-    """``[HMIS signal] Dengue rising in Barwala block (Hisar) — October 2026``."""
-    return render("notify/disease_signal.subject.txt", alarm=alarm, disease=disease_name(alarm))
+    """``[HMIS signal] Dengue (RDT positive) rising in Barwala block (Hisar) — October 2026``,
+    or ``… rising in Hisar district — October 2026`` for a district's own alarm."""
+    return render("notify/disease_signal.subject.txt", alarm=alarm, disease=alarm.disease)
 
 
 def build_signal_message(alarm: Alarm, recipient: str, sender: str, as_of: datetime,
@@ -51,7 +48,7 @@ def build_signal_message(alarm: Alarm, recipient: str, sender: str, as_of: datet
     """One alarm: plain text and HTML, English and Hindi; counts only, no patient data."""
     subject = signal_subject(alarm)
     context = {"words": "notify/disease_signal.j2", "subject": subject, "alarm": alarm,
-               "disease": disease_name(alarm), "as_of": as_of}
+               "disease": alarm.disease, "as_of": as_of}
     return compose(subject=subject, sender=sender, to=recipient, as_of=as_of, message_id=message_id,
                    text=render("notify/email.txt", **context), html=render("notify/email.html", **context))
 

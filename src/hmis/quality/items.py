@@ -20,8 +20,10 @@ import pandas as pd
 from hmis.reference.formats import STOCK_SUB_ITEMS, TOTAL, Catalogue, CatalogueError, load_catalogue
 
 TYPICAL_MAX_PATH = Path(__file__).resolve().parents[1] / "reference" / "typical_max.csv"
-# Cells that mean "no sub-item": the column is absent, empty, or says TOTAL as the portal does.
-NO_SUB_ITEM = ("", TOTAL)
+# Cells that mean "no sub-item": the column is absent, empty, or says TOTAL as the portal does,
+# or DHIS2's own default category option combo (name "default", and the UID DHIS2 gives it in
+# every instance). Any other combo needs the id-scheme mapping to be placed.
+NO_SUB_ITEM = ("", TOTAL, "default", "HllvX50cXC0")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class ItemLookup:
     value_type: dict[tuple[str, str], str]
     stock: frozenset[tuple[str, str]]
     names: dict[str, tuple[str, str | None]]           # element -> (English, Hindi)
+    codes: dict[str, dict[str, str]]                   # format -> element -> the format's code
 
     @classmethod
     def from_catalogue(cls, catalogue: Catalogue) -> ItemLookup:
@@ -43,7 +46,8 @@ class ItemLookup:
                 value_type[key] = item.value_type
                 if item.value_type == "stock":
                     stock.add(key)
-        return cls(element, value_type, frozenset(stock), dict(catalogue.element_names))
+        codes = {fid: {item.element: item.code for item in items} for fid, items in catalogue.items.items()}
+        return cls(element, value_type, frozenset(stock), dict(catalogue.element_names), codes)
 
 
 @cache

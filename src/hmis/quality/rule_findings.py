@@ -74,8 +74,12 @@ def file_values(frame: pd.DataFrame, files: pd.DataFrame, registry: pd.DataFrame
     return month, fytd, expected, present
 
 
-def _side_text(codes: tuple[str, ...], catalogue: dict, hindi: bool = False, capital: bool = True) -> str:
-    names = [catalogue.get(c, (c, c))[1 if hindi else 0] or c for c in codes]
+def _side_text(elements: tuple[str, ...], catalogue: dict, hindi: bool = False, capital: bool = True,
+               own: dict[str, str] | None = None) -> str:
+    """The items of one side of a rule as the facility knows them: its format's codes (``own``
+    maps element -> code; the CHC's 2.1 for element 2.2) with the official names."""
+    names = [catalogue.get(c, (c, c))[1 if hindi else 0] or catalogue.get(c, (c, c))[0] for c in elements]
+    codes = [(own or {}).get(c, c) for c in elements]
     if hindi:
         return f"मद {' + '.join(codes)} ({' + '.join(names)})"
     noun = "item" if len(codes) == 1 else "items"
@@ -87,7 +91,7 @@ def _number(value) -> str:
 
 
 def file_check_findings(result, ruleset: RuleSet, numbers: dict, checks: pd.DataFrame,
-                        catalogue: dict) -> list[Finding]:
+                        catalogue: dict, own_codes: dict[int, dict[str, str]] | None = None) -> list[Finding]:
     """One finding per file and failed rule / consistency / completeness check."""
     rules = {r.id: r for r in ruleset.rules}
     consistency = {c.id: c for c in ruleset.consistency}
@@ -104,6 +108,10 @@ def file_check_findings(result, ruleset: RuleSet, numbers: dict, checks: pd.Data
             failed[int(entry["file_id"])] += 1
         for file_id in failed:
             column = config.kwargs["column"]
+            own = (own_codes or {}).get(file_id, {})
+
+            def side(elements, hindi=False, capital=True, own=own):
+                return _side_text(elements, catalogue, hindi, capital, own)
             if check_id in rules:
                 rule = rules[check_id]
                 left, right = (numbers[column][0].get(file_id), numbers[column][1].get(file_id))
@@ -111,28 +119,28 @@ def file_check_findings(result, ruleset: RuleSet, numbers: dict, checks: pd.Data
                 fytd_hi = " (अप्रैल से इस माह तक)" if rule.period == "financial_year_to_date" else ""
                 if rule.operator in BROKEN:
                     en, hi = BROKEN[rule.operator]
-                    message = (f"{_side_text(rule.left, catalogue)} = {_number(left)}{fytd} {en} "
-                               f"{_side_text(rule.right, catalogue, capital=False)} = {_number(right)}{fytd}. {ACTION_EN}")
-                    message_hi = (f"{_side_text(rule.left, catalogue, True)} = {_number(left)}{fytd_hi}, "
-                                  f"{_side_text(rule.right, catalogue, True)} = {_number(right)}{fytd_hi} {hi}। "
+                    message = (f"{side(rule.left)} = {_number(left)}{fytd} {en} "
+                               f"{side(rule.right, capital=False)} = {_number(right)}{fytd}. {ACTION_EN}")
+                    message_hi = (f"{side(rule.left, True)} = {_number(left)}{fytd_hi}, "
+                                  f"{side(rule.right, True)} = {_number(right)}{fytd_hi} {hi}। "
                                   f"{ACTION_HI}")
                 else:
                     together = rule.operator == "compulsory_pair"
-                    message = (f"{_side_text(rule.left, catalogue)} and {_side_text(rule.right, catalogue, capital=False)} "
+                    message = (f"{side(rule.left)} and {side(rule.right, capital=False)} "
                                f"must be {'reported together' if together else 'not both reported'}. {ACTION_EN}")
-                    message_hi = (f"{_side_text(rule.left, catalogue, True)} और {_side_text(rule.right, catalogue, True)} "
+                    message_hi = (f"{side(rule.left, True)} और {side(rule.right, True)} "
                                   f"{'दोनों साथ भरे जाने चाहिए' if together else 'दोनों एक साथ नहीं भरे जा सकते'}। {ACTION_HI}")
                 observed, expected = f"{_number(left)} vs {_number(right)}", f"left {rule.operator} right"
-                item, severity = rule.left[0], rule.severity
+                item, severity = own.get(rule.left[0], rule.left[0]), rule.severity
             elif check_id in consistency:
                 check = consistency[check_id]
                 a, b = numbers[column][0].get(file_id), numbers[column][1].get(file_id)
-                message = (f"{check.description}: {_side_text(check.a, catalogue)} = {_number(a)}, "
-                           f"{_side_text(check.b, catalogue, capital=False)} = {_number(b)}. {ACTION_EN}")
-                message_hi = (f"{_side_text(check.a, catalogue, True)} = {_number(a)}, "
-                              f"{_side_text(check.b, catalogue, True)} = {_number(b)} — ये आपस में मेल नहीं खाते। "
+                message = (f"{check.description}: {side(check.a)} = {_number(a)}, "
+                           f"{side(check.b, capital=False)} = {_number(b)}. {ACTION_EN}")
+                message_hi = (f"{side(check.a, True)} = {_number(a)}, "
+                              f"{side(check.b, True)} = {_number(b)} — ये आपस में मेल नहीं खाते। "
                               f"{ACTION_HI}")
-                observed, expected, item, severity = f"{_number(a)} vs {_number(b)}", check.description, check.a[0], "warning"
+                observed, expected, item, severity = f"{_number(a)} vs {_number(b)}", check.description, own.get(check.a[0], check.a[0]), "warning"
             else:
                 share = shares.get(file_id)
                 message = (f"Only {share:.0%} of the items a facility of this type reports are in the file "

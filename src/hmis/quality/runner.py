@@ -348,7 +348,9 @@ def validate_batch(
         month, fytd, expected, present = file_values(frame, files, registry, history, expected_elements)
         checks, numbers = evaluate(runner.ruleset, month, fytd, expected, present)
         result = runner.run(checks, {}, "files")
-        outcome.findings += file_check_findings(result, runner.ruleset, numbers, checks, item_lookup().names)
+        lookup = item_lookup()
+        own = {fid: lookup.codes.get(fmt, {}) for fid, fmt in formats.items()}
+        outcome.findings += file_check_findings(result, runner.ruleset, numbers, checks, lookup.names, own)
         outcome.completeness = [
             (int(r.file_id), len(expected.get(r.file_id) or ()), int(r.items_present), int(r.items_nonzero))
             for r in checks.itertuples(index=False)

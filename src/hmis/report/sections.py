@@ -16,6 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from hmis.reference.diseases import display_names
 from hmis.reference.periods import REPORTING_TZ
 from hmis.report.charts import Series, line_chart, percent, period_label, signal_chart, sparkline, sparkline_floor
 from hmis.report.queries import Rates, ReportData, Signal
@@ -203,7 +204,7 @@ def disease_signals(data: ReportData) -> dict[str, Any]:
     alarms = []
     for index, (level, area, item) in enumerate(_signal_alarms(data.signals, data.period)):
         mine = [s for s in data.signals if (s.area_level, s.area, s.item_code) == (level, area, item)]
-        english, hindi = data.item_names.get(item, (item, None))
+        disease, disease_hi = display_names(item, *data.item_names.get(item, (None, None)))
         observed, bounds, flags = [], [], []
         for p in data.periods:
             month = [s for s in mine if s.period == p]
@@ -216,8 +217,8 @@ def disease_signals(data: ReportData) -> dict[str, Any]:
         reference = _reference(now)
         alarms.append({
             "chart_id": f"signal-chart-{index}",
-            "disease": english.removeprefix("Outpatient - "),
-            "disease_hi": hindi,
+            "disease": disease,
+            "disease_hi": disease_hi,
             "level": "block" if level == "block" else "district",
             "area": area,
             "periods": data.periods[first:], "observed": observed[first:], "bounds": bounds[first:],

@@ -2,7 +2,8 @@
 
 One :class:`Alarm` per area (block or district), disease and period on which at least one
 EARS method alarmed, with every method's verdict for that month. Area-level counts only:
-nothing here identifies a patient.
+nothing here identifies a patient. The disease is named as officers read it, by the list of
+watched diseases (:mod:`hmis.reference.diseases`), not by the catalogue's item name.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from hmis.platform.warehouse import sql_file
+from hmis.reference.diseases import display_names
 
 
 class MethodResult(NamedTuple):
@@ -26,12 +28,22 @@ class Alarm:
     level: str  # "block" or "district"
     district: str
     area: str
-    item_code: str
-    item_name: str
+    item_code: str      # the data element
+    item_name: str      # the catalogue's name (ref.data_item), used only off the list
     item_name_hi: str
     period: str
     observed: int
     methods: tuple[MethodResult, ...]
+
+    @property
+    def disease(self) -> str:
+        """English, mid-sentence: ``dengue (RDT positive)``."""
+        return display_names(self.item_code, self.item_name, self.item_name_hi)[0]
+
+    @property
+    def disease_hi(self) -> str:
+        """Hindi: ``डेंगू (आरडीटी पॉज़िटिव)``."""
+        return display_names(self.item_code, self.item_name, self.item_name_hi)[1]
 
     @property
     def flagged(self) -> tuple[MethodResult, ...]:

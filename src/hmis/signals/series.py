@@ -1,25 +1,29 @@
 """Monthly disease series per area from the warehouse, and the signals the pipeline keeps.
 
-For every disease-wise outpatient item (catalogue section ``DISEASE_OPD``, 14.1.x) and every
-block and district, the accepted monthly values (``facts.monthly_value``) are summed over
-the area's facilities (``ref.facility``) with the outpatient visits (14.2.1 + 14.2.2) of the
-same facilities that reported the item. The EARS methods (:mod:`hmis.signals.ears`) then
-run on one series per area and disease, and the results go to ``marts.disease_signals``.
+For every watched disease (the data elements of :mod:`hmis.reference.diseases`, e.g. 11.3.1
+dengue RDT positive or 14.4.1 inpatient malaria) and every block and district, the accepted
+monthly counts (``facts.monthly_value``, disaggregation ``TOTAL``) are summed over the area's
+facilities (``ref.facility``) with the outpatient visits (elements 14.2.1 + 14.2.2) of the
+same facilities that reported the disease (``sql/signals/series.sql``). The EARS methods
+(:mod:`hmis.signals.ears`) then run on one series per area and disease, and the results go
+to ``marts.disease_signals``.
 
 Monthly facility counts are not the daily syndromic counts EARS was built for: raw counts
-rise every monsoon in every block (fever, dengue, malaria), with attendance, and dip when a
+rise every monsoon in every block (dengue, malaria, typhoid), with attendance, and dip when a
 facility does not report. So the pipeline runs the reference methods on series that remove
 what is common, with these documented defaults (:class:`SignalSettings`):
 
 * **Blocks** — the standardised ratio ``R = (O + k) / (E + k)``, where ``O`` is the block's
   count, ``E`` the count expected at the district's rate this month
   (``E = block visits x district cases / district visits``, over facilities reporting the
-  item) and ``k = 5`` a continuity allowance so months with a handful of cases do not swing
+  disease) and ``k = 5`` a continuity allowance so months with a handful of cases do not swing
   the ratio. A rise in one block stands out; a district-wide season or a facility that did
   not report cancels out. ``min_sigma = 0.1`` on ``R``: an alarm needs a block at least
   ~31 % (C1/C2: ``3.09 x 0.1``) above what its baseline ratio predicts.
 * **Districts** — cases per 1,000 outpatient visits, with the reference's ``min_sigma = 0``.
   A district-wide rise (the dengue season) is a real rise for the district and alarms.
+  Outpatient visits are the one measure of attendance for every disease, inpatient and
+  laboratory counts included.
 * **Every area** — an alarm also needs at least ``min_count = 5`` cases, so tiny numbers
   never alarm. Baseline (7) and alpha (0.001 for C1/C2, 0.025 for C3) are the reference's.
 
@@ -40,12 +44,15 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from hmis.platform.warehouse import copy_rows
+from hmis.platform.warehouse import copy_rows, statement
+from hmis.reference.diseases import disease_elements
 from hmis.reference.periods import parse_period, shift_period
 from hmis.signals.ears import DEFAULT_BASELINE, METHODS, EarsError, ears_c, first_evaluated
 
-DISEASE_SECTION = "DISEASE_OPD"
-VISIT_ITEMS = ("14.2.1", "14.2.2")
+SQL = "signals/series.sql"
+# The denominator of every rate: allopathic and AYUSH outpatient attendance.
+VISIT_ELEMENTS = ("14.2.1", "14.2.2")
+COUNT_COLUMNS = ["district", "block", "period", "item_code", "observed", "visits"]
 BLOCK_BASIS = "standardised_ratio"
 DISTRICT_BASIS = "rate_per_1000_visits"
 MART_COLUMNS = [
@@ -66,26 +73,14 @@ class SignalSettings:
     min_count: int = 5
 
 
-_COUNTS_SQL = """
-WITH visits AS (SELECT facility_id, period, sum(value) AS visits FROM facts.monthly_value
-                 WHERE item_code = ANY(%(visit_items)s) GROUP BY facility_id, period)
-SELECT f.district, f.block, v.period, v.item_code, sum(v.value)::bigint, coalesce(sum(o.visits), 0)::bigint
-  FROM facts.monthly_value v
-  JOIN ref.facility f USING (facility_id)
-  JOIN ref.data_item d USING (item_code)
-  LEFT JOIN visits o ON o.facility_id = v.facility_id AND o.period = v.period
- WHERE d.section = %(section)s
- GROUP BY f.district, f.block, v.period, v.item_code
-"""
-
-
 def load_counts(conn) -> pd.DataFrame:
-    """Disease counts and visits per district, block, period and item from accepted values."""
+    """Disease counts and visits per district, block, period and disease element (accepted values)."""
     with conn.cursor() as cur:
-        cur.execute(_COUNTS_SQL, {"visit_items": list(VISIT_ITEMS), "section": DISEASE_SECTION})
+        cur.execute(statement(SQL, "counts"),
+                    {"elements": list(disease_elements()), "visit_elements": list(VISIT_ELEMENTS)})
         rows = cur.fetchall()
     conn.rollback()
-    return pd.DataFrame(rows, columns=["district", "block", "period", "item_code", "observed", "visits"])
+    return pd.DataFrame(rows, columns=COUNT_COLUMNS)
 
 
 def month_range(first: str, last: str) -> list[str]:

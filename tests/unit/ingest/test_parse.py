@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from hmis.ingest.parse import SubmissionError, parse_csv, parse_dhis2_json, parse_submission
+from hmis.ingest.parse import SubmissionError, parse_csv, parse_dhis2_json, parse_records, parse_submission
 from hmis.platform.store_layout import KeyLayoutError, parse_key, quarantine_key
 
 pytestmark = pytest.mark.unit
@@ -12,9 +12,10 @@ GOOD = b"facility_id,period,item_code,value\nHR-HIS-0001,2026-10,1.1,12\nHR-HIS-
 
 def test_long_csv_becomes_rows_with_line_numbers():
     frame = parse_csv(GOOD)
-    assert list(frame.columns) == ["row_no", "facility_id", "period", "item_code", "value_raw"]
+    assert list(frame.columns) == ["row_no", "facility_id", "period", "item_code", "value_raw", "sub_item"]
     assert frame.to_dict("records")[1] == {
-        "row_no": 3, "facility_id": "HR-HIS-0001", "period": "2026-10", "item_code": "1.1.1", "value_raw": "7"}
+        "row_no": 3, "facility_id": "HR-HIS-0001", "period": "2026-10", "item_code": "1.1.1", "value_raw": "7",
+        "sub_item": None}
 
 
 def test_byte_order_mark_header_case_and_column_order_are_tolerated():
@@ -57,6 +58,39 @@ def test_dhis2_data_value_set():
     frame = parse_dhis2_json(json.dumps(doc).encode())
     assert frame[["facility_id", "period", "item_code", "value_raw"]].values.tolist() == [
         ["HR-HIS-0001", "2026-10", "1.1", "12"], ["HR-HIS-0001", "2026-10", "1.1.1", "7"]]
+
+
+def test_csv_with_a_sub_item_column_keeps_each_stock_row_apart():
+    data = ("item_code,value,sub_item,period,facility_id\n"
+            "17.1,40,1. Balance From Previous Month,2026-10,HR-HIS-0001\n"
+            "17.1,15,2. Stocks Received,2026-10,HR-HIS-0001\n"
+            "1.1,12,,2026-10,HR-HIS-0001\n").encode()
+    frame = parse_csv(data)
+    assert frame[["item_code", "value_raw", "sub_item"]].values.tolist() == [
+        ["17.1", "40", "1. Balance From Previous Month"], ["17.1", "15", "2. Stocks Received"], ["1.1", "12", ""]]
+    assert frame["facility_id"].tolist() == ["HR-HIS-0001"] * 3 and frame["row_no"].tolist() == [2, 3, 4]
+    # The loader's records carry the sub-item last, after the value.
+    assert parse_records(data, "csv", 10_000)[0] == (
+        2, "HR-HIS-0001", "2026-10", "17.1", "40", "1. Balance From Previous Month")
+
+
+def test_a_date_is_not_taken_for_an_identifier_but_a_spaced_aadhaar_still_is():
+    frame = parse_csv(b"facility_id,period,item_code,value\nHR-HIS-0001,2026-10,16.1.1,12/10/2026\n")
+    assert frame["value_raw"].tolist() == ["12/10/2026"]
+    quoted = b'facility_id,period,item_code,value\nHR-HIS-0001,2026-10,16.1.1," 12/10/2026 "\n'
+    assert parse_csv(quoted)["value_raw"].tolist() == ["12/10/2026"]   # the slow path screens it too
+    with pytest.raises(SubmissionError, match="12-digit number") as caught:
+        parse_csv(b"facility_id,period,item_code,value\nHR-HIS-0001,2026-10,16.1.1,4021 5566 7792\n")
+    assert "line 2" in str(caught.value) and "4021" not in str(caught.value)
+
+
+def test_dhis2_category_option_combo_is_the_sub_item():
+    doc = {"period": "202610", "orgUnit": "HR-HIS-0001",
+           "dataValues": [{"dataElement": "17.1", "categoryOptionCombo": "4. Stock Distributed", "value": "9"},
+                          {"dataElement": "1.1", "value": "12"}]}
+    frame = parse_dhis2_json(json.dumps(doc).encode())
+    assert frame[["item_code", "value_raw", "sub_item"]].values.tolist() == [
+        ["17.1", "9", "4. Stock Distributed"], ["1.1", "12", ""]]
 
 
 def test_keys_name_period_facility_and_format():

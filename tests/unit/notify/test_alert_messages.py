@@ -19,7 +19,11 @@ from hmis.notify.messages import (
     csv_safe,
     non_submission_subject,
 )
+from hmis.notify.signal_alerts import build_signal_message, signal_subject
+from hmis.reference.diseases import load_diseases
 from hmis.reference.periods import REPORTING_TZ, due_at
+from hmis.signals.alarms import Alarm, MethodResult
+from hmis.templates import sentence
 
 pytestmark = pytest.mark.unit
 
@@ -158,3 +162,65 @@ def test_registration_gap_digest_lists_who_must_register_and_since_when():
     assert [(r["facility_id"], r["unregistered_since"], r["days_unregistered"]) for r in rows] == [
         ("P2", "2026-10-25", "12"), ("P1", "2025-10-02", "400")]
     assert found["text/csv"].get_filename() == "hmis-hisar-not-registered-2026-11-08.csv"
+
+
+# --------------------------------------------------------------------------- disease signals
+
+
+def signal_alarm(level="block", area="Barwala", item="11.3.1", name="Dengue - RDT Test Positive",
+                 name_hi="", observed=17) -> Alarm:
+    """An alarm as read back from the mart; ``name`` is the catalogue's (ref.data_item)."""
+    methods = (MethodResult("C1", 4.2, 9.81, False), MethodResult("C2", 3.9, 8.4, True))
+    return Alarm(level, "Hisar", area, item, name, name_hi, "2026-10", observed, methods)
+
+
+def signal_texts(alarm: Alarm) -> tuple[str, str, str]:
+    found = parts(build_signal_message(alarm, "dso@x", SENDER, AS_OF, "<s@x>"))
+    return (str(found["message"]["Subject"]), found["text/plain"].get_content(),
+            found["text/html"].get_content())
+
+
+def test_block_signal_names_the_disease_from_the_list_and_the_block_in_its_district():
+    subject, text, body = signal_texts(signal_alarm())
+    assert subject == "[HMIS signal] Dengue (RDT positive) rising in Barwala block (Hisar) — October 2026"
+    for content in (text, body):
+        assert "17 cases of dengue (RDT positive) were reported in Barwala block of Hisar district for " \
+               "October 2026 (HMIS item 11.3.1), more than the recent months predict (alarm threshold 8)." in content
+        assert "Hisar ज़िले के Barwala ब्लॉक में अक्टूबर 2026 में डेंगू (आरडीटी पॉज़िटिव) के 17 मामले" in content
+        assert "rdt" not in content and "outpatient cases" not in content
+
+
+def test_district_signal_names_the_district_once():
+    alarm = signal_alarm(level="district", area="Hisar", item="14.4.6",
+                         name="Inpatient - Pyrexia of unknown origin (PUO)", observed=40)
+    subject, text, body = signal_texts(alarm)
+    assert subject == signal_subject(alarm) == \
+        "[HMIS signal] Pyrexia of unknown origin (PUO, inpatient) rising in Hisar district — October 2026"
+    for content in (subject, text, body):
+        assert "district of" not in content and "(Hisar)" not in content and "puo" not in content
+        assert "Hisar district of Hisar" not in content and "ज़िला में" not in content
+    for content in (text, body):
+        assert "40 cases of pyrexia of unknown origin (PUO, inpatient) were reported in Hisar district for " \
+               "October 2026" in content
+        assert "Hisar ज़िले में अक्टूबर 2026 में अज्ञात कारण का बुखार (पीयूओ, भर्ती रोगी) के 40 मामले" in content
+
+
+@pytest.mark.parametrize("disease", load_diseases(), ids=lambda d: d.element)
+@pytest.mark.parametrize("level", ["block", "district"])
+def test_every_watched_disease_reads_with_its_names_and_single_spaces(disease, level):
+    area = "Barwala" if level == "block" else "Hisar"
+    subject, text, _body = signal_texts(signal_alarm(level=level, area=area, item=disease.element,
+                                                     name=disease.official))
+    assert subject.startswith(f"[HMIS signal] {sentence(disease.name)} rising in {area} {level}")
+    assert "  " not in subject and subject == subject.strip()
+    assert f"cases of {disease.name} were reported" in text and f"{disease.name_hi} के 17 मामले" in text
+    assert disease.official not in text   # the officers' name, not the catalogue's
+    for acronym in ("RDT", "ELISA", "PUO"):
+        assert acronym.lower() not in subject + text
+
+
+def test_signal_off_the_list_keeps_the_catalogue_name_as_written():
+    alarm = signal_alarm(item="14.1.7", name="Outpatient - Ophthalmic Related", name_hi="बाह्य रोगी - नेत्र संबंधी")
+    subject, text, _body = signal_texts(alarm)
+    assert subject.startswith("[HMIS signal] Outpatient - Ophthalmic Related rising in Barwala block")
+    assert "बाह्य रोगी - नेत्र संबंधी के 17 मामले" in text

@@ -27,10 +27,10 @@ NOTIFY_SOURCES = [project_root() / "src" / "hmis" / "notify", project_root() / "
                   project_root() / "src" / "hmis" / "pipeline" / "signals.py"]
 
 
-def alarm(level: str = "block", area: str = "Barwala", name_hi: str = "डेंगू") -> Alarm:
+def alarm(level: str = "block", area: str = "Barwala", name_hi: str = "डेंगू - आरडीटी जाँच पॉज़िटिव") -> Alarm:
     methods = (MethodResult("C1", 4.2, 9.81, False), MethodResult("C2", 3.9, 8.4, True),
                MethodResult("C3", None, None, True))
-    return Alarm(level, "Hisar", area, "14.1.5", "Outpatient - Dengue", name_hi, "2026-10", 17, methods)
+    return Alarm(level, "Hisar", area, "11.3.1", "Dengue - RDT Test Positive", name_hi, "2026-10", 17, methods)
 
 
 def parts(message) -> dict:
@@ -99,19 +99,19 @@ def test_alert_words_follow_the_glossary(monkeypatch):
 
 def test_signal_message_in_both_languages_with_the_methods_table():
     key = signal_key(alarm(), "dso@x")
-    assert key == "disease_signal:block:Hisar:Barwala:14.1.5:2026-10:dso@x"
+    assert key == "disease_signal:block:Hisar:Barwala:11.3.1:2026-10:dso@x"
     message_id = message_id_for(key, SENDER)
     found = parts(build_signal_message(alarm(), "dso@x", SENDER, AS_OF, message_id))
     head = found["message"]
-    assert head["Subject"] == "[HMIS signal] Dengue rising in Barwala block (Hisar) — October 2026"
+    assert head["Subject"] == "[HMIS signal] Dengue (RDT positive) rising in Barwala block (Hisar) — October 2026"
     assert head["Message-ID"] == message_id and head["To"] == "dso@x" and head["From"] == SENDER
     assert head["Date"] == "Fri, 27 Nov 2026 06:00:00 +0530"  # the run's moment, not the clock
     text, body = found["text/plain"], found["text/html"]
     for content in (text, body):
-        assert "17 outpatient cases of dengue (HMIS item 14.1.5) were reported in Barwala block of Hisar district " \
-               "for October 2026" in content
+        assert "17 cases of dengue (RDT positive) were reported in Barwala block of Hisar district " \
+               "for October 2026 (HMIS item 11.3.1)" in content
         assert "(alarm threshold 8)" in content and "Methods that alarmed: C2, C3 (CDC EARS)" in content
-        assert "Hisar ज़िले के Barwala ब्लॉक में अक्टूबर 2026 में डेंगू के 17 मामले" in content
+        assert "Hisar ज़िले के Barwala ब्लॉक में अक्टूबर 2026 में डेंगू (आरडीटी पॉज़िटिव) के 17 मामले" in content
         assert "Signals as of 27 Nov 2026 06:00 IST" in content
     assert [line.split() for line in text.splitlines() if line.startswith("C")] == [
         ["C1", "4.2", "9.8", "no"], ["C2", "3.9", "8.4", "yes"], ["C3", "yes"]]
@@ -120,7 +120,9 @@ def test_signal_message_in_both_languages_with_the_methods_table():
 
 
 def test_signal_html_escapes_what_the_catalogue_says():
-    hostile = alarm(name_hi="<img src=x onerror=alert(1)>")
+    # An element outside the list of watched diseases is named as the catalogue names it.
+    hostile = Alarm("block", "Hisar", "Barwala", "14.4.8", "Inpatient - Hepatitis", "<img src=x onerror=alert(1)>",
+                    "2026-10", 17, alarm().methods)
     body = parts(build_signal_message(hostile, "dso@x", SENDER, AS_OF, "<s@x>"))["text/html"]
     assert "<img" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
     text = parts(build_signal_message(hostile, "dso@x", SENDER, AS_OF, "<s@x>"))["text/plain"]
@@ -129,11 +131,13 @@ def test_signal_html_escapes_what_the_catalogue_says():
 
 def test_district_alarm_without_threshold_reads_without_one():
     methods = (MethodResult("C1", 2.0, None, True),)
-    district = Alarm("district", "Hisar", "Hisar", "14.1.9", "Outpatient - Malaria", "", "2026-10", 6, methods)
-    assert signal_subject(district) == "[HMIS signal] Malaria rising in Hisar district (Hisar) — October 2026"
+    district = Alarm("district", "Hisar", "Hisar", "14.4.1", "Inpatient - Malaria", "", "2026-10", 6, methods)
+    # A district signal names the district once ("in Hisar district", never "of Hisar district").
+    assert signal_subject(district) == "[HMIS signal] Malaria (inpatient) rising in Hisar district — October 2026"
     text = parts(build_signal_message(district, "dso@x", SENDER, AS_OF, "<s@x>"))["text/plain"]
     assert "more than the recent months predict. Methods that alarmed: C1" in text
-    assert "में Malaria के 6 मामले" in text  # no Hindi name in the catalogue: the English one
+    assert "Hisar ज़िले में अक्टूबर 2026 में मलेरिया (भर्ती रोगी) के 6 मामले" in text
+    assert "district of" not in text and "ज़िले के Hisar" not in text
 
 
 # --------------------------------------------------------------------------- the helpers
@@ -154,7 +158,7 @@ def test_html_templates_are_autoescaped_and_text_templates_are_not():
     context = {"words": "notify/disease_signal.j2", "subject": "<s>", "alarm": alarm(), "disease": "<b>",
                "as_of": AS_OF}
     assert "<title>&lt;s&gt;</title>" in render("notify/email.html", **context)
-    assert "cases of <b> (HMIS item" in render("notify/email.txt", **context)
+    assert "cases of <b> were reported" in render("notify/email.txt", **context)
 
 
 def test_templates_and_glossary_ship_with_the_package():

@@ -8,7 +8,7 @@ import pytest
 
 from hmis.platform.settings import load_settings
 from hmis.quality.rules import RULES_FILE, Rule, RulesError, evaluate_consistency, evaluate_rule, load_rules
-from hmis.reference.catalogue import item_codes
+from hmis.reference.formats import load_catalogue
 
 pytestmark = pytest.mark.unit
 
@@ -65,12 +65,18 @@ def test_consistency_band_and_minimum_count():
     values = frame(close={"1.1": 200, "1.2.1": 185}, far={"1.1": 200, "1.2.1": 150}, small={"1.1": 10, "1.2.1": 4})
     assert evaluate_consistency(anc, values)[0].tolist() == [True, False, None]
     dropout = next(c for c in ruleset.consistency if c.dropout_not_negative)
-    values = frame(normal={"9.1.3": 40, "9.1.5": 36}, negative={"9.1.3": 40, "9.1.5": 44})
-    assert evaluate_consistency(dropout, values)[0].tolist() == [True, False]
+    assert (dropout.a, dropout.b) == (("9.1.6",), ("9.1.8",))  # Pentavalent 1 and 3, not DPT
+    values = frame(normal={"9.1.6": 40, "9.1.8": 36}, negative={"9.1.6": 40, "9.1.8": 44},
+                   dpt_only={"9.1.3": 40, "9.1.5": 44})
+    assert evaluate_consistency(dropout, values)[0].tolist() == [True, False, None]
+
+
+def data_elements():
+    return {item.element for item in load_catalogue().elements()}
 
 
 def shipped_rules():
-    return load_rules(load_settings().expectations_dir / RULES_FILE, set(item_codes())).rules
+    return load_rules(load_settings().expectations_dir / RULES_FILE, data_elements()).rules
 
 
 def test_at_least_fifteen_rules_ship_and_reference_known_items():
@@ -78,6 +84,19 @@ def test_at_least_fifteen_rules_ship_and_reference_known_items():
     assert len(rules) >= 15
     assert {r.operator for r in rules} >= {"<=", ">=", "compulsory_pair"}
     assert any(r.period == "financial_year_to_date" for r in rules)
+
+
+def test_shipped_rules_name_data_elements_not_codes_of_one_format():
+    # The CHC format's 2.1 (institutional deliveries) is element 2.2; a rule on "2.1" would
+    # read the consolidation's home deliveries instead.
+    ruleset = load_rules(load_settings().expectations_dir / RULES_FILE, data_elements())
+    catalogue = load_catalogue()
+    assert ruleset.item_codes <= data_elements()
+    csection = next(r for r in ruleset.rules if r.id == "delivery.csection_le_institutional")
+    assert csection.right == (catalogue.item("hmis2017_chc", "2.1").element,) == ("2.2",)
+    penta = next(r for r in ruleset.rules if r.id == "imm.penta3_le_penta1_fytd")
+    names = [catalogue.element_name(e)[0] for e in penta.left + penta.right]
+    assert names == ["Child immunisation - Pentavalent 3", "Child immunisation - Pentavalent 1"]
 
 
 @pytest.mark.parametrize("rule", shipped_rules(), ids=lambda r: r.id)

@@ -153,8 +153,8 @@ def test_pipeline_series_report_counts_and_alarm_only_above_the_bound_and_min_co
     rows = []
     for index, period in enumerate(periods):
         rise = 3 if index >= 9 else 1  # block B triples from October; A stays level
-        rows += [("D", "A", period, "14.1.7", 40, 10000), ("D", "B", period, "14.1.7", 20 * rise, 5000),
-                 ("D", "C", period, "14.1.7", 1 if index == 11 else 0, 500)]
+        rows += [("D", "A", period, "11.3.1", 40, 10000), ("D", "B", period, "11.3.1", 20 * rise, 5000),
+                 ("D", "C", period, "11.3.1", 1 if index == 11 else 0, 500)]
     counts = pd.DataFrame(rows, columns=["district", "block", "period", "item_code", "observed", "visits"])
     signals = compute_signals(counts)
     alarmed = signals[signals["alarm"].fillna(False).astype(bool)]

@@ -34,6 +34,11 @@ def compose(*, subject: str, sender: str, to: str, as_of: datetime, message_id: 
     """A message with a plain-text and an HTML part and (filename, subtype, bytes) text
     attachments, dated at the run's moment in IST (never the clock)."""
     message = EmailMessage()
+    # Python's header folder (3.11) may fold a subject just before its "—" and keep the space
+    # on both sides of the fold, so the officer reads "Hisar district  — October 2026" (or a
+    # subject starting with a space). A subject is far below the 998 characters a header
+    # line may have (RFC 5322), so headers are written unfolded.
+    message.policy = message.policy.clone(max_line_length=998)
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = to
