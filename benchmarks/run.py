@@ -38,7 +38,7 @@ TASK_ORDER = ("prepare", "discover", "parse", "validate", "load", "update_compli
 # Stages whose time is spent inside PostgreSQL: profiled with auto_explain, not cProfile alone.
 SQL_STAGES = ("load", "marts")
 EXPLAIN_MIN_MS = 300
-STAGES = ("migrate", "sync_reference", "discover", "parse", "validate", "load", "compliance", "marts")
+STAGES = ("migrate", "sync_reference", "sync_formats", "discover", "parse", "validate", "load", "compliance", "marts")
 
 
 def _environment(scale_dir: Path, landing: Path) -> None:
@@ -54,20 +54,6 @@ def _environment(scale_dir: Path, landing: Path) -> None:
     os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
-
-
-def _use_bench_catalogue(items_per_file: int, seed: int) -> None:
-    """Make the packaged catalogue the benchmark's ≥ 300 items for this process.
-
-    ``hmis.pipeline.monthly.validate`` and ``registry.sync_reference`` read the packaged catalogue
-    (61 items) and take no other; without this every synthetic item would be an unknown
-    code and every file rejected. The stage phase passes ``items`` explicitly instead.
-    """
-    from benchmarks.generator import bench_catalogue
-    from hmis.reference import catalogue
-
-    entries = bench_catalogue(items_per_file, seed)
-    catalogue._packaged_items = lambda: entries
 
 
 def _fresh_database(server) -> None:
@@ -120,18 +106,20 @@ def _slow_plans(log_path: Path, since: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _suite_runner(settings, catalogue, with_docs: bool):
-    """The validation runner built as ``hmis.pipeline.monthly.validate`` builds it."""
+def _suite_runner(settings, with_docs: bool):
+    """The validation runner built as ``hmis.pipeline.monthly.validate`` builds it: rules on
+    the data elements of the official formats."""
     from hmis.quality.rules import RULES_FILE, load_rules
     from hmis.quality.runner import SuiteRunner
+    from hmis.reference.formats import load_catalogue
 
-    ruleset = load_rules(settings.expectations_dir / RULES_FILE, {item.item_code for item in catalogue})
+    elements = {item.element for item in load_catalogue().elements()}
+    ruleset = load_rules(settings.expectations_dir / RULES_FILE, elements)
     return SuiteRunner(settings.expectations_dir, ruleset, settings.data_docs_dir if with_docs else None)
 
 
 def run_stages(spec, generated, as_of, profile: list[str], results: dict) -> None:
     """Each stage function called directly, in pipeline order, on one connection."""
-    from benchmarks.generator import bench_catalogue
     from benchmarks.measure import measure, profile_report
     from hmis.compliance import status as compliance
     from hmis.ingest import stages as ingest
@@ -140,11 +128,12 @@ def run_stages(spec, generated, as_of, profile: list[str], results: dict) -> Non
     from hmis.platform.landing import open_store
     from hmis.platform.settings import load_settings
     from hmis.platform.warehouse import connect, migrate
+    from hmis.reference.format_tables import sync_formats
+    from hmis.reference.formats import load_catalogue
     from hmis.reference.registry import read_registry, sync_reference
 
     settings = load_settings()
     store = open_store(settings.landing_url)
-    catalogue = list(bench_catalogue(spec.items_per_file, spec.seed))
     run_id, periods = run_key(as_of), [spec.period]
     profiles: dict[str, list] = {}
     steps = []
@@ -167,17 +156,20 @@ def run_stages(spec, generated, as_of, profile: list[str], results: dict) -> Non
     try:
         timed("migrate", lambda: migrate(conn))
         timed("sync_reference", lambda: sync_reference(conn, store, as_of), rows=lambda r: r["facilities"])
+        # The official formats' tables, as the prepare task writes them: the load places codes by them.
+        timed("sync_formats", lambda: sync_formats(conn, load_catalogue(), periods),
+              rows=lambda r: r["format_items"], note="rows = format items")
         timed("discover", lambda: ingest.discover(conn, store, periods, as_of, run_id),
               rows=generated.rows, files=lambda r: r["new_files"], note="rows = rows in the files found")
         timed("parse", lambda: ingest.parse_discovered(conn, store, run_id, as_of, settings.max_file_bytes,
                                                        settings.batch_files),
               rows=lambda r: r["rows_staged"], files=lambda r: r["parsed_files"])
-        runner_step = timed("gx_suite_runner", lambda: _suite_runner(settings, catalogue, with_docs=True),
+        runner_step = timed("gx_suite_runner", lambda: _suite_runner(settings, with_docs=True),
                             note="GX context + suites (GX already imported); once per validate task")
         runner = runner_step.result
         runner_step.result = None
         docs = settings.data_docs_dir
-        timed("validate", lambda: ingest.validate_parsed(conn, store, runner, catalogue, run_id, as_of,
+        timed("validate", lambda: ingest.validate_parsed(conn, store, runner, run_id, as_of,
                                                          settings.batch_files,
                                                          str(docs / "index.html") if docs else None),
               rows=generated.rows, files=lambda r: r["accepted_files"] + r["rejected_files"],
@@ -215,7 +207,6 @@ def run_stages(spec, generated, as_of, profile: list[str], results: dict) -> Non
 
 def run_baselines(spec, server, generated, results: dict, to_sql_rows: int, gx_sample: int) -> None:
     from benchmarks import baselines
-    from benchmarks.generator import bench_catalogue
     from hmis.platform.settings import load_settings
     from hmis.platform.warehouse import connect
 
@@ -236,9 +227,8 @@ def run_baselines(spec, server, generated, results: dict, to_sql_rows: int, gx_s
         measured.append(baselines.to_sql(server, paths, rows, to_sql_rows))
         _say(f"  {measured[-1].name:<40} {measured[-1].seconds:8.2f} s"
              + (" (extrapolated)" if measured[-1].extrapolated else ""))
-        catalogue = list(bench_catalogue(spec.items_per_file, spec.seed))
-        runner = _suite_runner(settings, catalogue, with_docs=False)
-        per_file, one_batch = baselines.gx_per_facility(conn, runner, catalogue, paths, len(paths), rows,
+        runner = _suite_runner(settings, with_docs=False)
+        per_file, one_batch = baselines.gx_per_facility(conn, runner, paths, len(paths), rows,
                                                         gx_sample, settings.max_file_bytes)
         measured += [per_file, one_batch]
         _say(f"  {per_file.name:<40} {per_file.seconds:8.2f} s" + (" (extrapolated)" if per_file.extrapolated else ""))
@@ -377,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="results file (default results/<scale>-<date>.json)")
     args = parser.parse_args(argv)
 
-    from benchmarks.generator import run_dates
+    from benchmarks.generator import expected_rows_per_file, run_dates
 
     spec = SCALES[args.scale]
     scale_dir = WORK / spec.name
@@ -398,8 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     results: dict = {"scale": spec.name, "date": date.today().isoformat(), "machine": machine(),
                      "as_of": as_of.isoformat(), "phases_skipped": sorted(skip)}
-    _say(f"benchmark {spec.name}: {spec.facilities:,} facilities x {spec.items_per_file} items, "
-         f"period {spec.period}, run {as_of.isoformat()}")
+    _say(f"benchmark {spec.name}: {spec.facilities:,} facilities in their official formats "
+         f"(~{expected_rows_per_file(spec):.0f} rows per file), period {spec.period}, run {as_of.isoformat()}")
 
     if landing.exists():
         shutil.rmtree(landing)
@@ -411,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     results["generate"] = gen_step.as_dict()
     _say(f"generated {generated.files:,} files, {generated.rows:,} rows, {generated.bytes / 1e6:,.0f} MB "
          f"in {gen_step.seconds:.1f} s ({generated.outcomes})")
+    _say("  by type: " + ", ".join(f"{t} {s['files']:,} x {s['rows_per_file']}"
+                                   for t, s in generated.by_type.items() if s["files"]))
 
     pg_dir = WORK / "bench-pg"
     server = postgres.start(pg_dir, database="bench")
@@ -418,7 +410,6 @@ def main(argv: list[str] | None = None) -> int:
     sink = SmtpSink(scale_dir / "mail")
     sink.start()
     os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
-    _use_bench_catalogue(spec.items_per_file, spec.seed)
     try:
         if "tasks" not in skip:
             _say("phase tasks (hmis.pipeline.monthly, DAG order)")
@@ -428,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
                 _say("phase incremental (1 % of facilities send a new file)")
                 revisions = write_revisions(spec, landing, 0.01)
                 try:
-                    incremental = run_tasks(next_day, "incr", len(revisions) * spec.items_per_file)
+                    revised_rows = sum(path.read_bytes().count(b"\n") - 1 for path in revisions)
+                    incremental = run_tasks(next_day, "incr", revised_rows)
                 finally:
                     for path in revisions:
                         path.unlink(missing_ok=True)

@@ -4,7 +4,9 @@ Layout under ``landing_root``::
 
     registry/facilities.csv                     320 institutions of Hisar district
     registry/contacts.csv                       block medical officers and district/state contacts
-    submissions/<YYYY-MM>/<facility_id>.csv     one long CSV per facility and period
+    submissions/<YYYY-MM>/<facility_id>.csv     one long CSV per facility and period, in its own
+                                                format: facility_id,period,item_code,value
+                                                (+ sub_item when it has stock items)
     submissions/<YYYY-MM>/<facility_id>__v2.csv a second, later file (correction or revision)
     ultrasound/<YYYY-MM>/<facility_id>.csv      one ultrasound line list per facility and period
 
@@ -30,6 +32,7 @@ FACILITY_COLUMNS = (
     "ownership",
     "is_ayush",
     "block",
+    "block_lgd",  # not read by the pipeline yet (it finds its columns by name): the block's LGD code
     "district",
     "district_lgd",
     "state",
@@ -39,7 +42,9 @@ FACILITY_COLUMNS = (
     "closed_on",
 )
 CONTACT_COLUMNS = ("role", "level", "area", "name", "email", "phone")
+# A submission's header (docs/formats.md); files with stock items add the sub-item column.
 SUBMISSION_COLUMNS = ("facility_id", "period", "item_code", "value")
+SUBMISSION_COLUMNS_WITH_SUB_ITEM = (*SUBMISSION_COLUMNS, "sub_item")
 ULTRASOUND_COLUMNS = ("scan_date", "rch_id", "weeks_of_pregnancy", "referral", "pcpndt_reg_no")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -52,6 +57,11 @@ def csv_bytes(columns: Sequence[str], rows: Sequence[dict[str, str]]) -> bytes:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
+
+
+def submission_columns(with_sub_item: bool) -> tuple[str, ...]:
+    """The header of a submission: ``sub_item`` only in files that have stock items."""
+    return SUBMISSION_COLUMNS_WITH_SUB_ITEM if with_sub_item else SUBMISSION_COLUMNS
 
 
 def write_file(path: Path, content: bytes, moment: datetime) -> None:

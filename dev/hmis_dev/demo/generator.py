@@ -5,8 +5,12 @@ returns a :class:`~hmis_dev.demo.truth.DemoTruth` saying what the pipeline shoul
 from it. The same arguments always give byte-identical files with identical modification
 times. It only wires the modules that each generate one part:
 
-* :mod:`hmis_dev.demo.registry` — the 320 institutions of the district and the contacts;
-* :mod:`hmis_dev.demo.values` — each facility's monthly item values and the planted dengue rise;
+* :mod:`hmis_dev.demo.registry` — the 320 institutions of the district (with LGD codes) and
+  the contacts;
+* :mod:`hmis_dev.demo.values` — each facility's monthly report in its own HMIS format, with
+  :mod:`hmis_dev.demo.counts` for the counts per data element and the planted dengue rise,
+  :mod:`hmis_dev.demo.scale` for volumes at the district's real scale and
+  :mod:`hmis_dev.demo.rules` for the validation rules every clean report keeps;
 * :mod:`hmis_dev.demo.submissions` — who sends which file when (on time, late, missing,
   broken, corrected, revised), with :mod:`hmis_dev.demo.defects` for the broken files,
   :mod:`hmis_dev.demo.quality_warnings` for the planted warnings and
@@ -27,11 +31,12 @@ from datetime import datetime
 from pathlib import Path
 
 from hmis.reference.periods import open_periods
+from hmis_dev.demo.counts import SIGNAL_ITEMS
 from hmis_dev.demo.registry import build_registry, write_registry
 from hmis_dev.demo.submissions import write_submissions
-from hmis_dev.demo.truth import STATUSES, DemoTruth, derive_status
+from hmis_dev.demo.truth import STATUSES, DemoTruth, derive_rule_failures, derive_status
 from hmis_dev.demo.ultrasound import write_ultrasound
-from hmis_dev.demo.values import DENGUE_ITEM, planted_rise
+from hmis_dev.demo.values import planted_rise
 
 # Callers import the entry point and the truth from here.
 __all__ = ["DemoTruth", "generate", "main", "write_registry"]
@@ -70,8 +75,8 @@ def generate(
     history, periods = all_periods[:history_months], all_periods[history_months:]
 
     submissions = write_submissions(landing_root, registered, all_periods, history, seed, as_of, quality_warnings)
-    status, submitted_at, values = derive_status(
-        registered_ids, all_periods, submissions.files, submissions.file_values, as_of
+    status, submitted_at, values, formats = derive_status(
+        registered_ids, all_periods, submissions.files, submissions.file_reports, as_of
     )
     ultrasound = write_ultrasound(landing_root, registered, periods, seed, as_of)
     signal_block, signal_periods = planted_rise(registered, all_periods)
@@ -81,16 +86,18 @@ def generate(
         status=status,
         submitted_at=submitted_at,
         values=values,
+        formats=formats,
         files=submissions.files,
         registered_ids=registered_ids,
         unregistered_ids=[facility.facility_id for facility in facilities if not facility.registered],
         scenario=submissions.scenario,
         history_periods=list(history),
         signal_block=signal_block,
-        signal_item=DENGUE_ITEM,
+        signal_items=SIGNAL_ITEMS,
         signal_periods=signal_periods,
         ultrasound=ultrasound,
         warnings=sorted(submissions.warnings),
+        rule_failures=derive_rule_failures(values, all_periods),
     )
 
 

@@ -8,6 +8,11 @@ All nine blocks have public facilities at every level and some private ones; pri
 institutions cluster in Hisar-I, Hisar-II and Hansi-I, where the towns are. No facility is
 closed, so the same 266 are expected to report in every period.
 
+Areas carry their Local Government Directory (LGD) codes, the codes the state's DHIS2 knows
+them by (``orgUnit``): Haryana 6, Hisar district 63 and its nine blocks 484-492
+(:data:`BLOCK_LGD`; from the LGD's own list, see /work/shared/reference/lgd_haryana.csv).
+The registry gives both the district's (``district_lgd``) and the block's (``block_lgd``).
+
 Identifiers (``HR-HIS-0001`` …) are assigned by type, then block, then position, so they are
 stable for a seed. Public facilities are named after villages of their block; private
 names are invented. Contacts are one block medical officer per block and the district and
@@ -25,9 +30,23 @@ from hmis.reference.periods import REPORTING_TZ
 from hmis_dev.demo.files import CONTACT_COLUMNS, FACILITY_COLUMNS, csv_bytes, write_file
 
 DISTRICT = "Hisar"
-DISTRICT_LGD = "72"
 STATE = "Haryana"
+# LGD codes (Local Government Directory). 72 is Rewari, not Hisar: Hisar is 63.
+STATE_LGD = "6"
+DISTRICT_LGD = "63"
+BLOCK_LGD = {
+    "Adampur": "484",
+    "Agroha": "485",
+    "Barwala": "486",
+    "Hansi-I": "487",
+    "Hansi-II": "488",
+    "Hisar-I": "489",
+    "Hisar-II": "490",
+    "Narnaund": "491",
+    "Uklana": "492",
+}
 
+# The order facilities are numbered in (identifiers are stable because this is).
 BLOCKS = (
     "Hisar-I",
     "Hisar-II",
@@ -180,6 +199,10 @@ class Facility:
     def is_ayush(self) -> bool:
         return self.facility_type == "AYUSH"
 
+    @property
+    def block_lgd(self) -> str:
+        return BLOCK_LGD[self.block]
+
     def as_row(self) -> dict[str, str]:
         return {
             "facility_id": self.facility_id,
@@ -188,6 +211,7 @@ class Facility:
             "ownership": self.ownership,
             "is_ayush": _flag(self.is_ayush),
             "block": self.block,
+            "block_lgd": self.block_lgd,
             "district": DISTRICT,
             "district_lgd": DISTRICT_LGD,
             "state": STATE,

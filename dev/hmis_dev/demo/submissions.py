@@ -45,13 +45,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from hmis.reference.periods import due_at, parse_period
-from hmis_dev.demo.defects import DEFECT_KINDS, broken_content
-from hmis_dev.demo.files import SUBMISSION_COLUMNS, csv_bytes, write_file
+from hmis_dev.demo.defects import DEFECT_KINDS, NEWER_FORMAT_FACILITY_TYPE, broken_content
+from hmis_dev.demo.files import csv_bytes, write_file
 from hmis_dev.demo.moments import ceil_second, late_moment, on_time_moment
 from hmis_dev.demo.quality_warnings import plant_warnings
 from hmis_dev.demo.registry import Facility
 from hmis_dev.demo.truth import DemoFile
-from hmis_dev.demo.values import clean_values, revise
+from hmis_dev.demo.values import Report, clean_values, revise
 
 MALFORMED_PER_PERIOD = 3
 CORRECTED_PER_PERIOD = 3
@@ -75,21 +75,21 @@ class _Plan:
     valid: bool
     defect: str | None
     reason: str | None
-    values: dict[str, int]
+    report: Report | None  # what a valid file holds; None for a broken one
 
 
 @dataclass(frozen=True)
 class Submissions:
     """What :func:`write_submissions` wrote: the files in order, and what was planned.
 
-    ``files`` are sorted by period, facility and moment; ``file_values`` holds the values of
-    each valid file by key; ``scenario`` the planned behaviour of every facility-period,
-    including files not sent by ``as_of``; ``warnings`` the planted quality warnings as
+    ``files`` are sorted by period, facility and moment; ``file_reports`` holds the report
+    (format and values) of each valid file by key; ``scenario`` the planned behaviour of
+    every facility-period, including files not sent by ``as_of``; ``warnings`` the planted quality warnings as
     ``(facility_id, period, kind)``, in the order they were planted.
     """
 
     files: list[DemoFile]
-    file_values: dict[str, dict[str, int]]
+    file_reports: dict[str, Report]
     scenario: dict[tuple[str, str], str]
     warnings: list[tuple[str, str, str]]
 
@@ -112,7 +112,7 @@ def write_submissions(
     if submissions.exists():
         shutil.rmtree(submissions)
     written: list[DemoFile] = []
-    file_values: dict[str, dict[str, int]] = {}
+    file_reports: dict[str, Report] = {}
     scenario: dict[tuple[str, str], str] = {}
     warnings: list[tuple[str, str, str]] = []
     for period in periods:
@@ -134,10 +134,10 @@ def write_submissions(
                 DemoFile(plan.key, plan.facility_id, period, plan.moment, plan.valid, plan.defect, plan.reason)
             )
             if plan.valid:
-                file_values[plan.key] = dict(plan.values)
+                file_reports[plan.key] = plan.report
 
     written.sort(key=lambda demo_file: (demo_file.period, demo_file.facility_id, demo_file.submitted_at))
-    return Submissions(written, file_values, scenario, warnings)
+    return Submissions(written, file_reports, scenario, warnings)
 
 
 def _plan_history_period(
@@ -148,8 +148,8 @@ def _plan_history_period(
     plans = []
     for facility in sorted(registered, key=lambda facility: facility.facility_id):
         key = _plain_key(period, facility.facility_id)
-        values = clean_values(facility, period, seed)
-        plans.append(_valid_plan(key, facility.facility_id, period, on_time_moment(rng, period), values))
+        report = clean_values(facility, period, seed)
+        plans.append(_valid_plan(key, facility.facility_id, period, on_time_moment(rng, period), report))
     return plans, {(facility.facility_id, period): "on_time" for facility in registered}
 
 
@@ -163,7 +163,7 @@ def _with_warnings(
     """Replace a few plain on-time files with copies carrying one warning-level problem each."""
     plain = {plan.facility_id: plan for plan in plans if plan.key == _plain_key(period, plan.facility_id)}
     on_time = [facility.facility_id for facility in registered if scenario[(facility.facility_id, period)] == "on_time"]
-    planted = plant_warnings(period, seed, on_time, {facility_id: plan.values for facility_id, plan in plain.items()})
+    planted = plant_warnings(period, seed, on_time, {facility_id: plan.report for facility_id, plan in plain.items()})
     replaced = {}
     for facility_id, _, changed in planted:
         plan = plain[facility_id]
@@ -188,6 +188,13 @@ def _plan_period(
     order = sorted(registered, key=lambda facility: facility.facility_id)
     shuffled = list(order)
     rng.shuffle(shuffled)
+    year, month = parse_period(period)
+    broken_count = MALFORMED_PER_PERIOD + CORRECTED_PER_PERIOD
+    # The kinds of this period's broken files, continuing the cycle of the previous period.
+    first = (year * 12 + month - 1) * broken_count
+    kinds = [DEFECT_KINDS[(first + index) % len(DEFECT_KINDS)] for index in range(broken_count)]
+    _give_newer_format_code_to_a_chc(shuffled, kinds)
+    defects = {facility.facility_id: kind for facility, kind in zip(shuffled[:broken_count], kinds)}
 
     special = MALFORMED_PER_PERIOD + CORRECTED_PER_PERIOD + REVISED_PER_PERIOD
     malformed = shuffled[:MALFORMED_PER_PERIOD]
@@ -218,16 +225,13 @@ def _plan_period(
     boundary_late = rng.choice(plain_late)
 
     due_start = ceil_second(due_at(period))  # 00:00:00 on the 6th
-    year, month = parse_period(period)
-    ordinal = year * 12 + month - 1
-    broken_index = 0
     plans: list[_Plan] = []
     for facility in order:
         fid = facility.facility_id
         kind = scenario[fid]
         if kind == "missing":
             continue
-        values = clean_values(facility, period, seed)
+        report = clean_values(facility, period, seed)
         plain_key = _plain_key(period, fid)
         second_key = f"submissions/{period}/{fid}__v2.csv"
 
@@ -240,24 +244,21 @@ def _plan_period(
                 moment = on_time_moment(rng, period)
             else:
                 moment = late_moment(rng, period)
-            plans.append(_valid_plan(plain_key, fid, period, moment, values))
+            plans.append(_valid_plan(plain_key, fid, period, moment, report))
             continue
 
         if kind == "revised":
             first = on_time_moment(rng, period)
-            plans.append(_valid_plan(plain_key, fid, period, first, values))
-            revision = revise(values, facility, period, seed)
+            plans.append(_valid_plan(plain_key, fid, period, first, report))
+            revision = revise(report, facility, period, seed)
             plans.append(_valid_plan(second_key, fid, period, late_moment(rng, period, FOLLOW_UP_WINDOW), revision))
             continue
 
         # malformed, corrected, corrected_late: the first file is broken.
-        defect = DEFECT_KINDS[
-            (ordinal * (MALFORMED_PER_PERIOD + CORRECTED_PER_PERIOD) + broken_index) % len(DEFECT_KINDS)
-        ]
-        broken_index += 1
+        defect = defects[fid]
         first = on_time_moment(rng, period, last_day_offset=3)
-        content, reason = broken_content(defect, fid, period, values, rng)
-        plans.append(_Plan(plain_key, fid, first, content, False, defect, reason, {}))
+        content, reason = broken_content(defect, fid, period, report, rng)
+        plans.append(_Plan(plain_key, fid, first, content, False, defect, reason, None))
         if kind == "malformed":
             continue
         if kind == "corrected_late":
@@ -266,15 +267,28 @@ def _plan_period(
             earliest = first + timedelta(hours=1)
             latest = due_start - timedelta(seconds=1)
             fixed_at = earliest + timedelta(seconds=rng.randrange(int((latest - earliest).total_seconds()) + 1))
-        plans.append(_valid_plan(second_key, fid, period, fixed_at, values))
+        plans.append(_valid_plan(second_key, fid, period, fixed_at, report))
 
     return plans, {(fid, period): kind for fid, kind in scenario.items()}
 
 
-def _valid_plan(key: str, facility_id: str, period: str, moment: datetime, values: dict[str, int]) -> _Plan:
-    """A clean long CSV of ``values``, one row per item in the order given."""
-    rows = [
-        {"facility_id": facility_id, "period": period, "item_code": code, "value": str(value)}
-        for code, value in values.items()
-    ]
-    return _Plan(key, facility_id, moment, csv_bytes(SUBMISSION_COLUMNS, rows), True, None, None, values)
+def _give_newer_format_code_to_a_chc(shuffled: list[Facility], kinds: list[str]) -> None:
+    """Put a CHC in the broken slot whose defect is a newer-format code (in place).
+
+    The first ``len(kinds)`` facilities of ``shuffled`` get the kinds in order. A code of the
+    newer format is a mistake a CHC makes (its format is the 2017 CHC format), so that slot
+    is swapped with the first CHC of the shuffle; the period's mix stays the same.
+    """
+    if "newer_format_item" not in kinds:
+        return
+    slot = kinds.index("newer_format_item")
+    if shuffled[slot].facility_type == NEWER_FORMAT_FACILITY_TYPE:
+        return
+    other = next(i for i, facility in enumerate(shuffled) if facility.facility_type == NEWER_FORMAT_FACILITY_TYPE)
+    shuffled[slot], shuffled[other] = shuffled[other], shuffled[slot]
+
+
+def _valid_plan(key: str, facility_id: str, period: str, moment: datetime, report: Report) -> _Plan:
+    """A clean long CSV of ``report`` in its format's codes, one row per item and sub-item."""
+    columns, lines = report.table(facility_id, period)
+    return _Plan(key, facility_id, moment, csv_bytes(columns, lines), True, None, None, report)

@@ -35,8 +35,8 @@ from hmis.reference.periods import parse_period, period_end, period_start
 from hmis_dev.demo.files import ULTRASOUND_COLUMNS, csv_bytes, write_file
 from hmis_dev.demo.moments import on_time_moment
 from hmis_dev.demo.registry import Facility
+from hmis_dev.demo.scale import facility_traits
 from hmis_dev.demo.truth import UltrasoundList
-from hmis_dev.demo.values import facility_traits
 
 ULTRASOUND_TYPES = ("DH", "SDH", "CHC")
 ULTRASOUND_PRIVATE_TYPES = ("PVT_HOSPITAL", "NURSING_HOME")

@@ -65,14 +65,22 @@ def discover(conn, store: LandingStore, periods: list[str], as_of: datetime, run
         for obj in store.list(period_prefix(period)):
             if obj.key.endswith(".partial"):
                 continue  # an upload still being written
-            if obj.modified_at > as_of:
+            # A facility-month taken from a portal pull arrived with the pull, whenever the
+            # file was written (store_layout); every other file when the store says.
+            try:
+                parsed = parse_key(obj.key)
+            except KeyLayoutError:
+                parsed = None
+            arrived = parsed.pulled_at if parsed and parsed.pulled_at else obj.modified_at
+            if arrived > as_of:
                 skipped_future += 1
                 continue
             if (obj.key, obj.size, obj.modified_at) in seen_stat:
                 unchanged += 1
                 continue
             try:
-                parsed = parse_key(obj.key)
+                if parsed is None:
+                    raise KeyLayoutError(obj.key)
                 facility_id, key_period = parsed.facility_id, parsed.period
                 digest = hashlib.sha256(store.read(obj.key)).hexdigest()
             except KeyLayoutError:
@@ -86,7 +94,7 @@ def discover(conn, store: LandingStore, periods: list[str], as_of: datetime, run
                 unchanged += 1
                 continue
             new_rows.append(
-                (obj.key, digest, obj.size, obj.modified_at, obj.modified_at, facility_id,
+                (obj.key, digest, obj.size, obj.modified_at, arrived, facility_id,
                  key_period, "discovered", run_id, as_of)
             )
             seen_content.add((obj.key, digest))

@@ -4,6 +4,12 @@ Layout: ``submissions/<YYYY-MM>/<facility_id>[__<label>].<csv|json|xlsx>``. A fa
 send several files for one period (a correction, a revision); the label only keeps their
 names apart, and the submission time decides which one is newest.
 
+Reports pulled from the HMIS portal are kept as downloaded under
+``portal/<YYYY-MM-DD>/<YYYYMMDDTHHMMSS>__<name>`` (the pull's moment, IST). Each
+facility-month of a pull becomes ``submissions/<YYYY-MM>/<facility_id>__portal-<same moment>.csv``:
+such a key carries its arrival time, because the facility-month arrived when the pull that
+first held it was made, not when the file was written.
+
 A key is never trusted: one that could climb out of the store (``..``, a backslash, an
 absolute path) is refused before anything is read, and a quarantine copy's name keeps only
 plain characters whatever the original key held.
@@ -13,11 +19,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from hmis.platform.landing import UnsafeKeyError, safe_key
-from hmis.reference.periods import is_period
+from hmis.reference.periods import REPORTING_TZ, is_period
 
 SUBMISSIONS_PREFIX = "submissions"
+PORTAL_PREFIX = "portal"
+PORTAL_LABEL = "portal-"
+_STAMP = "%Y%m%dT%H%M%S"
 QUARANTINE_PREFIX = "quarantine"
 REGISTRY_KEY = "registry/facilities.csv"
 CONTACTS_KEY = "registry/contacts.csv"
@@ -27,7 +37,8 @@ ARCHIVE_EXTENSIONS = ("zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "zst"
 
 _UNSAFE_CHARS_RE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_QUARANTINE_NAME = 120
-_NAME_RE = re.compile(r"^(?P<facility>[A-Za-z0-9][A-Za-z0-9_-]*?)(?:__[A-Za-z0-9_-]+)?\.(?P<ext>[A-Za-z0-9]+)$")
+_NAME_RE = re.compile(r"^(?P<facility>[A-Za-z0-9][A-Za-z0-9_-]*?)(?:__(?P<label>[A-Za-z0-9_-]+))?\.(?P<ext>[A-Za-z0-9]+)$")
+_PORTAL_NAME_RE = re.compile(r"^(?P<stamp>\d{8}T\d{6})__(?P<name>[A-Za-z0-9._-]+)$")
 
 
 class KeyLayoutError(ValueError):
@@ -40,6 +51,7 @@ class SubmissionKey:
     period: str
     facility_id: str
     extension: str
+    pulled_at: datetime | None = None   # a facility-month taken from a portal pull: its arrival
 
 
 def period_prefix(period: str) -> str:
@@ -80,7 +92,41 @@ def parse_key(key: str) -> SubmissionKey:
         raise KeyLayoutError(
             f"file {name!r} has type .{extension}; send the monthly report as .csv, .xlsx or DHIS2 .json"
         )
-    return SubmissionKey(key=key, period=period, facility_id=match.group("facility"), extension=extension)
+    label = match.group("label") or ""
+    pulled_at = None
+    if label.startswith(PORTAL_LABEL):
+        try:
+            pulled_at = datetime.strptime(label.removeprefix(PORTAL_LABEL), _STAMP).replace(tzinfo=REPORTING_TZ)
+        except ValueError:
+            raise KeyLayoutError(f"file {name!r} is labelled as a portal pull but its time is not "
+                                 f"YYYYMMDDTHHMMSS") from None
+    return SubmissionKey(key=key, period=period, facility_id=match.group("facility"), extension=extension,
+                         pulled_at=pulled_at)
+
+
+def portal_key(pulled_at: datetime, filename: str) -> str:
+    """Where a downloaded portal report is kept: the pull's day and moment (IST), then the
+    file's own name reduced to plain characters."""
+    local = pulled_at.astimezone(REPORTING_TZ)
+    name = _UNSAFE_CHARS_RE.sub("_", filename.rsplit("/", 1)[-1]).strip("._") or "report"
+    while ".." in name:
+        name = name.replace("..", "_")
+    return f"{PORTAL_PREFIX}/{local:%Y-%m-%d}/{local.strftime(_STAMP)}__{name[-MAX_QUARANTINE_NAME:]}"
+
+
+def parse_portal_key(key: str) -> tuple[datetime, str]:
+    """(pull moment, file name) of a key :func:`portal_key` made, or :class:`KeyLayoutError`."""
+    parts = key.split("/")
+    match = _PORTAL_NAME_RE.match(parts[-1]) if len(parts) == 3 and parts[0] == PORTAL_PREFIX else None
+    if not match:
+        raise KeyLayoutError(f"{key!r} is not a portal pull; expected portal/<YYYY-MM-DD>/<YYYYMMDDTHHMMSS>__<name>")
+    return datetime.strptime(match.group("stamp"), _STAMP).replace(tzinfo=REPORTING_TZ), match.group("name")
+
+
+def portal_submission_key(period: str, facility_id: str, pulled_at: datetime) -> str:
+    """The submission a facility-month of a portal pull becomes (see the module docstring)."""
+    stamp = pulled_at.astimezone(REPORTING_TZ).strftime(_STAMP)
+    return f"{period_prefix(period)}{facility_id}__{PORTAL_LABEL}{stamp}.csv"
 
 
 def quarantine_key(key: str, file_id: int) -> str:

@@ -49,5 +49,6 @@ def sync_formats(conn, catalogue: Catalogue, periods: list[str]) -> dict:
             (i.element, *catalogue.element_name(i.element), i.section, i.value_type,
              ELEMENT_AGGREGATION[i.value_type], i.value_type)
             for i in catalogue.elements()])
+    # Items without a Hindi name of their own are shown in English; the count is the gap left.
     return {"formats": len(catalogue.formats), "format_items": items, "expected_items": len(expected),
-            "data_elements": elements}
+            "data_elements": elements, "items_without_hindi_name": len(catalogue.hindi_gaps())}

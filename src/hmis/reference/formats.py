@@ -180,8 +180,9 @@ def _value_type(format_id: str, code: str, name: str, sub_items: Iterable[str]) 
     if "in percentage" in name.casefold():
         return "percentage"
     # The CHC format's module 16 asks, per drug, vaccine and contraceptive, whether stock was
-    # adequate (the portal's drop-down), beside the dates of last supply.
-    if format_id == "hmis2017_chc" and _module(code) == 16:
+    # adequate (the portal's drop-down), beside the dates of last supply; the Sub-Centre format
+    # takes those items from it.
+    if format_id in ("hmis2017_chc", "hmis2017_sc") and _module(code) == 16:
         return "status"
     return "count"
 
@@ -237,6 +238,7 @@ def load_catalogue() -> Catalogue:
     if len(anchor_by_name) != len(raw[anchor]):
         raise CatalogueError(f"{anchor}: two items share a name, so names cannot place items")
     anchor_codes = {code for code, _, _ in raw[anchor]}
+    anchor_types = {code: _value_type(anchor, code, name, subs) for code, name, subs in raw[anchor]}
     # The Sub-Centre format is known by item names (HISP India's DHIS2 mapping): its items are
     # the CHC format's items of the same names, with their codes.
     sc_names = {normalise(row["hmis_item_name"]) for row in _read_csv(config["formats"]["hmis2017_sc"]["file"])}
@@ -252,12 +254,17 @@ def load_catalogue() -> Catalogue:
             if code in seen:
                 raise CatalogueError(f"{fid}: item code {code} appears twice")
             seen.add(code)
+            value_type = _value_type(fid, code, name, subs)
             if fid == anchor:
                 element = code
             elif (fid, code) in overrides:
                 element = overrides[(fid, code)]
             elif normalise(name) in anchor_by_name:
                 element = anchor_by_name[normalise(name)]
+                # Same name, another measure (the CHC format's "Vit A syrup" is whether its
+                # stock was adequate, the consolidation's its stock): an element of its own.
+                if anchor_types[element] != value_type:
+                    element = f"{fid}:{code}"
             else:
                 element = f"{fid}:{code}"
             if ":" not in element and element not in anchor_codes:
@@ -265,7 +272,6 @@ def load_catalogue() -> Catalogue:
             module = _module(code)
             section_of = config["formats"][fid].get("sections_of", fid)
             section_name, section_hi = sections.get((section_of, module), (f"Module {module}", f"मॉड्यूल {module}"))
-            value_type = _value_type(fid, code, name, subs)
             item = Item(
                 format_id=fid, code=code, name=name, name_hi=hindi.get(element), module=module,
                 section=f"M{module} {section_name}", section_hi=f"M{module} {section_hi}", element=element,

@@ -68,8 +68,9 @@ def parse_registry(data: bytes) -> pd.DataFrame:
 
 
 def sync_reference(conn, store: LandingStore, now: datetime) -> dict:
-    """Replace ``ref.facility`` and ``ref.contact`` from their sources and
-    record any change of the registry in its history, all in one transaction."""
+    """Replace ``ref.facility`` and ``ref.contact`` from their sources (the registry, and
+    facilities only portal reports name, marked as such) and record any change of the
+    registry in its history, all in one transaction."""
     registry_bytes = store.read(REGISTRY_KEY)
     registry = parse_registry(registry_bytes)
     digest = hashlib.sha256(registry_bytes).hexdigest()
@@ -81,12 +82,15 @@ def sync_reference(conn, store: LandingStore, now: datetime) -> dict:
             cur, "ref.facility", FACILITY_COLUMNS + ["registry_sha256", "loaded_at"],
             (tuple(rec) + (digest, now.isoformat()) for rec in registry.itertuples(index=False)),
         )
+        cur.execute(statement(SQL, "add_portal_facilities"), {"now": now})
+        from_portal = cur.rowcount
         cur.execute("DELETE FROM ref.contact")
         copy_rows(cur, "ref.contact", CONTACT_COLUMNS, contacts.drop_duplicates().itertuples(index=False))
     return {
         "facilities": len(registry),
         "registered": int(registry["hmis_registered"].sum()),
         "contacts": len(contacts),
+        "added_from_portal": from_portal,
         "registry_sha256": digest,
         **history,
     }

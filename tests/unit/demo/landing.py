@@ -1,30 +1,55 @@
 """Independent reading of the demo landing zone, shared by the demo tests.
 
-Statuses and values are recomputed here from the files on disk (contents read with pandas,
-submission moments from modification times), so the tests check the generator's truth
-rather than read it back.
+Statuses and values are recomputed here from the files on disk (contents read with pandas
+and placed on their data elements through the official catalogue, submission moments from
+modification times), so the tests check the generator's truth rather than read it back.
+Rules are judged with the pipeline's own functions (:mod:`hmis.quality.rules`), not the
+demo's copy of them.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import datetime
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from hmis.reference.catalogue import item_codes
-from hmis.reference.periods import REPORTING_TZ, due_at
+from hmis.platform.settings import project_root
+from hmis.quality.rules import RULES_FILE, evaluate_consistency, evaluate_rule, load_rules
+from hmis.reference.formats import STATUS_VALUES, STOCK_SUB_ITEMS, TOTAL, load_catalogue
+from hmis.reference.periods import REPORTING_TZ, due_at, financial_year
 
 AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
 EARLY_AS_OF = datetime(2026, 11, 3, 12, 0, tzinfo=REPORTING_TZ)
 PERIODS = ["2026-08", "2026-09", "2026-10"]
-BLOCKS = {"Hisar-I", "Hisar-II", "Adampur", "Agroha", "Barwala", "Uklana", "Narnaund", "Hansi-I", "Hansi-II"}
-SUBMISSION_HEADER = ["facility_id", "period", "item_code", "value"]
+# Hisar's blocks and their Local Government Directory codes (the LGD's list for district 63).
+BLOCK_LGD = {
+    "Adampur": "484",
+    "Agroha": "485",
+    "Barwala": "486",
+    "Hansi-I": "487",
+    "Hansi-II": "488",
+    "Hisar-I": "489",
+    "Hisar-II": "490",
+    "Narnaund": "491",
+    "Uklana": "492",
+}
+BLOCKS = set(BLOCK_LGD)
+HEADER = ["facility_id", "period", "item_code", "value"]
+HEADER_WITH_SUB_ITEM = [*HEADER, "sub_item"]
+_PERCENTAGE = re.compile(r"(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)")
 
 
 def read_registry(root: Path) -> pd.DataFrame:
     return pd.read_csv(root / "registry" / "facilities.csv", dtype=str, keep_default_na=False)
+
+
+def facility_types(root: Path) -> dict[str, str]:
+    registry = read_registry(root)
+    return dict(zip(registry["facility_id"], registry["facility_type"]))
 
 
 def mtime(path: Path) -> datetime:
@@ -33,43 +58,76 @@ def mtime(path: Path) -> datetime:
     return datetime.fromtimestamp(seconds, tz=REPORTING_TZ)
 
 
-def inspect_file(path: Path, folder_period: str, facility_id: str) -> tuple[dict[str, int] | None, str | None]:
-    """(values, None) for an acceptable file, else (None, what is wrong with it)."""
+def _value(value_type: str, text: str) -> int | str | None:
+    """The value as the pipeline keeps it, or None if it is not valid for its type."""
+    if value_type in ("count", "stock"):
+        return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
+    if value_type == "status":
+        return text if text in STATUS_VALUES else None
+    if value_type == "date":
+        try:
+            datetime.strptime(text, "%d/%m/%Y")
+        except ValueError:
+            return None
+        return text
+    if value_type == "percentage":
+        return text if _PERCENTAGE.fullmatch(text) else None
+    raise AssertionError(f"unknown value type {value_type}")
+
+
+def inspect_file(path: Path, folder_period: str, facility_id: str, facility_type: str):
+    """(values by (element, disaggregation), None) for an acceptable file, else (None, what is
+    wrong with it), judged against the format the facility reports on that month."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None, "not_utf8"
+    catalogue = load_catalogue()
+    format_id = catalogue.format_for(facility_type, folder_period).format_id
+    items = catalogue.expected_items(facility_type, folder_period)
+    stock = any(item.value_type == "stock" for item in items)
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    if list(frame.columns) != SUBMISSION_HEADER:
+    if "value" not in frame.columns:
         return None, "missing_value_column"
+    if list(frame.columns) != (HEADER_WITH_SUB_ITEM if stock else HEADER):
+        return None, "wrong_header"
     if (frame["period"] != folder_period).any():
         return None, "period_mismatch"
     if (frame["facility_id"] != facility_id).any():
         return None, "facility_mismatch"
-    if not frame["item_code"].isin(item_codes()).all():
-        return None, "unknown_item"
-    if frame["item_code"].duplicated().any():
-        return None, "duplicate_item"
-    if frame["value"].str.fullmatch(r"-[0-9]+").any():
-        return None, "negative_value"
-    if not frame["value"].str.fullmatch(r"[0-9]+").all():
-        return None, "text_value"
-    return dict(zip(frame["item_code"], frame["value"].astype(int))), None
+    sub_items = frame["sub_item"] if stock else pd.Series("", index=frame.index)
+    values: dict[tuple[str, str], int | str] = {}
+    for code, sub_item, text in zip(frame["item_code"], sub_items, frame["value"]):
+        item = catalogue.item(format_id, code)
+        if item is None:
+            return None, "newer_format_item" if catalogue.item("hmis_newer", code) else "unknown_item"
+        if (sub_item in STOCK_SUB_ITEMS) != (item.value_type == "stock"):
+            return None, "wrong_sub_item"
+        key = (item.element, sub_item or TOTAL)
+        if key in values:
+            return None, "duplicate_item"
+        value = _value(item.value_type, text)
+        if value is None:
+            return None, "negative_value" if re.fullmatch(r"-[0-9]+", text) else "text_value"
+        values[key] = value
+    return values, None
 
 
-def scan(root: Path, periods: list[str]) -> list[dict]:
+def scan(root: Path, periods: Iterable[str]) -> list[dict]:
     """Every submission file with its facility, moment, validity and values."""
+    types = facility_types(root)
     found = []
     for period in periods:
         for path in sorted((root / "submissions" / period).iterdir()):
             facility_id = path.stem.split("__")[0]
-            values, problem = inspect_file(path, period, facility_id)
+            values, problem = inspect_file(path, period, facility_id, types[facility_id])
             found.append(
                 {
                     "key": path.relative_to(root).as_posix(),
                     "path": path,
                     "facility_id": facility_id,
+                    "facility_type": types[facility_id],
                     "period": period,
                     "moment": mtime(path),
                     "values": values,
@@ -101,49 +159,41 @@ def recompute(root: Path, registered_ids: list[str], periods: list[str], as_of: 
     return status, first_moment, values
 
 
-def consistency_problems(v: dict[str, int]) -> list[str]:
-    """The relations between items that a clean report must respect."""
-    problems = []
+def counts_of(values: dict[tuple[str, str], int | str]) -> dict[str, int]:
+    """The plain totals that are numbers: what the validation rules read."""
+    return {element: value for (element, sub), value in values.items() if sub == TOTAL and isinstance(value, int)}
 
-    def check(description: str, *codes: str, holds) -> None:
-        if all(code in v for code in codes) and not holds():
-            problems.append(description)
 
-    live = lambda: v["4.1.1.a"] + v["4.1.1.b"]  # noqa: E731
-    births = lambda: live() + v["4.1.3"]  # noqa: E731
-    check("1.1.1 <= 1.1", "1.1", "1.1.1", holds=lambda: v["1.1.1"] <= v["1.1"])
-    check("3.1 <= 2.2", "2.2", "3.1", holds=lambda: v["3.1"] <= v["2.2"])
-    check("3.1.1 <= 3.1", "3.1", "3.1.1", holds=lambda: v["3.1.1"] <= v["3.1"])
-    check("2.2.1 <= 2.2 - 3.1", "2.2", "2.2.1", "3.1", holds=lambda: v["2.2.1"] <= v["2.2"] - v["3.1"])
-    check("births >= 2.2", "2.2", "4.1.1.a", "4.1.1.b", "4.1.3", holds=lambda: births() >= v["2.2"])
-    check(
-        "births close to deliveries",
-        "4.1.1.a",
-        "4.1.1.b",
-        "4.1.3",
-        holds=lambda: births() <= 1.05 * (v.get("2.2", 0) + v.get("2.1.1.a", 0)) + 2,
-    )
-    for dose in ("9.1.1", "9.1.6", "9.1.10", "4.4.1", "4.4.3", "4.1.2"):
-        check(f"{dose} <= live births", dose, "4.1.1.a", "4.1.1.b", holds=lambda dose=dose: v[dose] <= live())
-    check("4.4.2 <= 4.4.1", "4.4.1", "4.4.2", holds=lambda: v["4.4.2"] <= v["4.4.1"])
-    check("Penta-3 <= 1.05 Penta-1", "9.1.3", "9.1.5", holds=lambda: v["9.1.5"] <= 1.05 * v["9.1.3"])
-    check("Penta-2 <= 1.05 Penta-1", "9.1.3", "9.1.4", holds=lambda: v["9.1.4"] <= 1.05 * v["9.1.3"])
-    check("MR-2 <= MR-1", "9.2.2", "9.4.1", holds=lambda: v["9.4.1"] <= v["9.2.2"])
-    check(
-        "fully immunised <= MR-1",
-        "9.2.2",
-        "9.2.5.a",
-        "9.2.5.b",
-        holds=lambda: v["9.2.5.a"] + v["9.2.5.b"] <= v["9.2.2"],
-    )
-    check("8.4 <= 2.2", "2.2", "8.4", holds=lambda: v["8.4"] <= v["2.2"])
-    confirmed = sum(v.get(code, 0) for code in ("14.1.6", "14.1.7", "14.1.8"))
-    check("confirmed fevers <= fever", "14.1.3", holds=lambda: confirmed <= v["14.1.3"])
-    attendance = v.get("14.2.1", v.get("14.2.2", 0))
-    diseases = sum(v.get(code, 0) for code in ("14.1.1", "14.1.2", "14.1.3", "14.1.4", "14.1.5", "14.1.9"))
-    if diseases > attendance:
-        problems.append("disease-wise counts <= attendance")
-    return problems
+def pipeline_rule_failures(values: dict[tuple[str, str], dict]) -> dict[tuple[str, str], list[str]]:
+    """Per (facility, period), the rules and checks the pipeline's own evaluator fails on the
+    given values: a month alone, year-to-date rules on the sums of the facility's earlier
+    periods of the same financial year among those given."""
+    ruleset = load_rules(project_root() / "expectations" / RULES_FILE)
+    keys = sorted(values, key=lambda key: (key[1], key[0]))
+    month = pd.DataFrame([counts_of(values[key]) for key in keys], index=pd.MultiIndex.from_tuples(keys))
+    rows = []
+    for facility_id, period in keys:
+        earlier = [
+            key
+            for key in keys
+            if key[0] == facility_id and key[1] <= period and financial_year(key[1]) == financial_year(period)
+        ]
+        rows.append(month.loc[earlier].sum(axis=0, min_count=1))
+    fytd = pd.DataFrame(rows, index=month.index)
+    failed: dict[tuple[str, str], list[str]] = {}
+    for rule in ruleset.rules:
+        outcome, _, _ = evaluate_rule(rule, fytd if rule.period == "financial_year_to_date" else month)
+        for key in outcome.index[outcome.eq(False)]:
+            failed.setdefault(key, []).append(rule.id)
+    for check in ruleset.consistency:
+        outcome, _, _ = evaluate_consistency(check, month)
+        for key in outcome.index[outcome.eq(False)]:
+            failed.setdefault(key, []).append(check.id)
+    return failed
+
+
+def parse_date(text: str) -> date:
+    return datetime.strptime(text, "%d/%m/%Y").date()
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, int]]:

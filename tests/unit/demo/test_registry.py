@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from hmis.reference.periods import REPORTING_TZ
+from hmis_dev.demo.population import write_population
 from hmis_dev.demo.registry import write_registry
 
-from .landing import BLOCKS, mtime, read_registry
+from .landing import BLOCK_LGD, BLOCKS, mtime, read_registry
 
 pytestmark = pytest.mark.unit
 
@@ -23,6 +24,7 @@ def test_registry_matches_the_district_profile(registry):
         "ownership",
         "is_ayush",
         "block",
+        "block_lgd",
         "district",
         "district_lgd",
         "state",
@@ -63,9 +65,15 @@ def test_registry_matches_the_district_profile(registry):
     assert set(sdh["block"]) == {"Hansi-I", "Barwala"}
 
     assert set(registry["district"]) == {"Hisar"}
-    assert set(registry["district_lgd"]) == {"72"}
+    # LGD codes, the state's DHIS2 orgUnits: Hisar is 63 (72 is Rewari).
+    assert set(registry["district_lgd"]) == {"63"}
     assert set(registry["state"]) == {"Haryana"}
     assert set(registry["closed_on"]) == {""}
+
+
+def test_blocks_carry_their_lgd_codes(registry):
+    assert dict(zip(registry["block"], registry["block_lgd"])) == BLOCK_LGD
+    assert sorted(BLOCK_LGD.values()) == [str(code) for code in range(484, 493)]
 
 
 def test_every_block_is_served_and_private_care_clusters_in_towns(registry):
@@ -125,3 +133,10 @@ def test_write_registry_alone(tmp_path):
 def test_registry_files_carry_a_fixed_export_time(demo):
     for name in ("facilities.csv", "contacts.csv"):
         assert mtime(demo[0] / "registry" / name) < datetime(2026, 1, 1, tzinfo=REPORTING_TZ)
+
+
+def test_population_names_the_registry_areas_with_their_lgd_codes(tmp_path):
+    rows = pd.read_csv(write_population(tmp_path), dtype=str, keep_default_na=False)
+    blocks = rows[rows["level"] == "block"]
+    assert dict(zip(blocks["area"], blocks["lgd_code"])) == BLOCK_LGD
+    assert set(rows.loc[rows["level"] == "district", "lgd_code"]) == {"63"}

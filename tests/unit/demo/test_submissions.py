@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
 
+from hmis.reference.formats import load_catalogue
 from hmis.reference.periods import REPORTING_TZ, due_at
 from hmis_dev.demo.defects import DEFECT_KINDS
 from hmis_dev.demo.generator import generate
@@ -113,6 +115,40 @@ def test_every_broken_kind_is_present_and_detectable(demo, on_disk):
             assert entry["problem"] is None, entry["key"]
     per_period = Counter(demo_file.period for demo_file in defects.values())
     assert per_period == {period: 6 for period in PERIODS}
+
+
+def test_defects_about_codes_use_the_facility_format(demo, on_disk):
+    _, truth = demo
+    catalogue = load_catalogue()
+    broken = {demo_file.key: demo_file for demo_file in truth.files if not demo_file.valid}
+    newer = [
+        entry for entry in on_disk if entry["key"] in broken and broken[entry["key"]].defect == "newer_format_item"
+    ]
+    assert newer
+    for entry in newer:
+        # A CHC's file with a code the newer format has and its own (2017 CHC) format lacks.
+        assert entry["facility_type"] == "CHC"
+        codes = {row["item_code"] for row in _rows(entry["path"])}
+        strangers = {code for code in codes if catalogue.item("hmis2017_chc", code) is None}
+        assert strangers == {"1.1.a"} and catalogue.item("hmis_newer", "1.1.a") is not None
+        assert "1.1.a" in broken[entry["key"]].reason and "CHC facility format" in broken[entry["key"]].reason
+    for entry in on_disk:
+        demo_file = broken.get(entry["key"])
+        if demo_file is None or demo_file.defect in ("not_utf8", "newer_format_item"):
+            continue
+        # Apart from the one defect, a broken file is the facility's report in its own codes.
+        format_id = catalogue.format_for(entry["facility_type"], entry["period"]).format_id
+        unknown = {
+            row["item_code"] for row in _rows(entry["path"]) if catalogue.item(format_id, row["item_code"]) is None
+        }
+        assert unknown == ({"99.9"} if demo_file.defect == "unknown_item" else set()), entry["key"]
+        if demo_file.defect == "unknown_item":
+            assert "99.9" in demo_file.reason
+
+
+def _rows(path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_before_the_due_date_facilities_without_a_file_are_pending(tmp_path):

@@ -46,8 +46,7 @@ def _agree(data: bytes, extension: str = "csv", file_id: int = 7) -> bool:
 
 def test_every_generated_file_is_staged_as_the_general_parser_stages_it(tmp_path):
     generate_demo(tmp_path / "demo", datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ))
-    generate_bench(ScaleSpec("tiny", states=1, districts_per_state=2, facilities_per_district=5,
-                             items_per_file=300), tmp_path / "bench")
+    generate_bench(ScaleSpec("tiny", states=1, districts_per_state=2, facilities_per_district=5), tmp_path / "bench")
     taken = declined = 0
     for path in sorted((tmp_path).rglob("submissions/*/*.*")):
         data, extension = path.read_bytes(), path.suffix.lstrip(".")

@@ -156,7 +156,7 @@ def test_unreadable_files_are_reported(tmp_path):
 
 def facility(fid: str, block: str, **extra) -> dict:
     return {"facility_id": fid, "name": f"Facility {fid}", "facility_type": "SC", "ownership": "public",
-            "is_ayush": False, "block": block, "district": "Hisar", "district_lgd": "72", "state": "Haryana",
+            "is_ayush": False, "block": block, "district": "Hisar", "district_lgd": "63", "state": "Haryana",
             "hmis_registered": True, "hmis_registered_on": date(2016, 1, 1), "opened_on": date(2000, 1, 1),
             "closed_on": None, **extra}
 

@@ -204,33 +204,3 @@ def test_checking_the_demo_lists_finds_exactly_the_planted_mistakes(tmp_path):
     assert max(listing.share_valid for key, listing in truth.ultrasound.items() if key in below) < 0.75
     assert shares[len(below)] >= 0.95  # everyone else is clearly above the threshold
 
-
-def test_planted_quality_warnings_stay_valid_and_are_in_the_truth(tmp_path):
-    from hmis.quality.items import typical_max
-    from hmis.reference.formats import load_catalogue
-
-    generate = demo_generate()
-    truth = generate(tmp_path, datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ), quality_warnings=True)
-    # Limits are by data element; judge the codes that are that element in every 2017 format
-    # that has them (not CHC 2.1, which is element 2.2), whatever format a facility reports on.
-    catalogue = load_catalogue()
-    formats_2017 = ("hmis2017_consolidated", "hmis2017_chc", "hmis2017_sc")
-    limits = {code: limit for code, limit in typical_max().items()
-              if all(catalogue.item(f, code) is None or catalogue.item(f, code).element == code for f in formats_2017)}
-    assert {"1.1", "9.1.6", "14.2.1"} <= set(limits)
-    for period in truth.periods:
-        kinds = Counter(kind for _, p, kind in truth.warnings if p == period)
-        assert kinds == {"first_trimester_gt_total": 2, "penta3_gt_penta1": 1, "extreme_value": 1}
-    for facility_id, period, kind in truth.warnings:
-        values = truth.values[(facility_id, period)]
-        with (tmp_path / "submissions" / period / f"{facility_id}.csv").open(encoding="utf-8") as handle:
-            written = {row["item_code"]: row["value"] for row in csv.DictReader(handle)}
-        assert written == {code: str(value) for code, value in values.items()}
-        assert truth.status[(facility_id, period)] == "on_time"
-        if kind == "first_trimester_gt_total":
-            assert int(values["1.1.1"]) > int(values["1.1"])
-        elif kind == "penta3_gt_penta1":
-            # Pentavalent 3 (9.1.8) above Pentavalent 1 (9.1.6) in the 2017 formats; 9.1.3/9.1.5 are DPT.
-            assert int(values["9.1.8"]) > int(values["9.1.6"])
-        assert all(0 <= int(value) <= 10 * limits[code] for code, value in values.items() if code in limits)
-    assert generate(tmp_path / "plain", truth.as_of).warnings == []
