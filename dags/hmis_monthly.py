@@ -42,9 +42,13 @@ from hmis.pipeline.airflow import default_args, marts_asset, run_stage, skip_unl
     doc_md=__doc__,
 )
 def hmis_monthly():
-    @task(doc_md="Apply migrations; load registry, contacts and item catalogue.")
+    @task(doc_md="Apply migrations; load registry, contacts and the official HMIS formats.")
     def prepare(**context):
         return run_stage("monthly.prepare", context)
+
+    @task(doc_md="Split new HMIS portal pulls into one submission per facility-month (hmis portal-import).")
+    def split_portal(**context):
+        return run_stage("monthly.split_portal", context)
 
     @task(doc_md="Record new or changed files of the open periods in the file ledger.")
     def discover(**context):
@@ -90,7 +94,7 @@ def hmis_monthly():
         return run_stage("monthly.summarise", context)
 
     checked = compliance()
-    prepare() >> discover() >> parse() >> validate() >> load() >> checked
+    prepare() >> split_portal() >> discover() >> parse() >> validate() >> load() >> checked
     built = marts()
     finished = summary()
     checked >> built >> notify_officers() >> finished

@@ -38,13 +38,13 @@ def test_every_dag_has_docs_owner_allowed_tags_and_retries(dag_bag):
 def test_task_count_does_not_depend_on_facilities(dag_bag):
     """Facilities are batched inside tasks; the graph is fixed."""
     dag = dag_bag.dags["hmis_monthly"]
-    assert len(dag.tasks) == 10
+    assert len(dag.tasks) == 11
     assert not any(getattr(task, "is_mapped", False) for task in dag.tasks)
 
 
 def test_pipeline_order(dag_bag):
     dag = dag_bag.dags["hmis_monthly"]
-    order = ["prepare", "discover", "parse", "validate", "load", "compliance"]
+    order = ["prepare", "split_portal", "discover", "parse", "validate", "load", "compliance"]
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     assert "marts" in dag.get_task("compliance").downstream_task_ids

@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 
 import psycopg2
 
-from hmis.cli import report, signals
+from hmis.cli import portal, report, signals
 from hmis.cli.errors import UsageError
 from hmis.platform.embedded import start_embedded_services
 from hmis.platform.settings import load_settings
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     signals.register(sub)
     report.register(sub)
+    portal.register(sub)
     return parser
 
 

@@ -13,6 +13,7 @@ import logging
 
 from hmis.compliance import registration_gap
 from hmis.compliance import status as compliance
+from hmis.ingest import portal
 from hmis.ingest import stages as ingest
 from hmis.marts import access as mart_access
 from hmis.marts import build as marts
@@ -70,6 +71,14 @@ def prepare(run: Run) -> dict:
     log.info("prepared run for %s: periods %s, %d facilities (%d registered on HMIS)",
              run.as_of.isoformat(), result["periods"], result["facilities"], result["registered"])
     return result
+
+
+def split_portal(run: Run) -> dict:
+    """Split new portal pulls (made by the run's date) into one submission per facility-month."""
+    settings = load_settings()
+    store = open_store(settings.landing_url)
+    return locked_stage("split_portal", run.key, lambda conn: portal.split_pulls(
+        conn, store, run.as_of, run.key, settings.max_file_bytes * 50))
 
 
 def discover(run: Run) -> dict:

@@ -1,0 +1,187 @@
+"""Portal pulls: split each downloaded facility-wise report into one submission per facility-month.
+
+The district downloads the portal's "Monthly Data Item Wise Report Across Facility" (every
+facility of one type, one or more months) and hands it over with ``hmis portal-import``,
+which keeps it under ``portal/<day>/<moment>__<name>``. This stage, before discovery, reads
+each new pull (:mod:`hmis.ingest.portal_report`) and for every facility-month that holds at
+least one item writes the facility's own submission (``submissions/<month>/<facility>__portal-
+<moment>.csv``), which the usual stages then judge on its own: one facility's bad row never
+rejects the others, and the pull is named as the source of each.
+
+A facility-month counts as arrived at the first pull that holds it: a later pull with the
+same values writes nothing, one with changed values writes a new version, which supersedes the
+earlier one as any corrected file does. A row the reader could not keep (an identifier-like
+number in a cell, say) is recorded as that facility-month's rejected submission with its
+reason, and nothing of it is written. The descriptor columns are a registry source: facilities
+the registry does not list are kept in ``ref.portal_facility`` (and added to ``ref.facility``,
+marked as from the portal), and where registry and report disagree the difference is listed
+in ``ref.registry_difference`` for the district to resolve.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+
+from psycopg2.extras import execute_values
+
+from hmis.ingest.parse import SubmissionError
+from hmis.ingest.portal_report import PortalReport, facility_type_code, read_portal_report, to_submission_csv
+from hmis.platform.landing import LandingStore
+from hmis.platform.store_layout import (
+    PORTAL_PREFIX,
+    KeyLayoutError,
+    parse_key,
+    parse_portal_key,
+    period_prefix,
+    portal_submission_key,
+    quarantine_key,
+)
+from hmis.platform.warehouse import statement
+
+log = logging.getLogger(__name__)
+SQL = "ingest/portal.sql"
+
+# Fields compared between the registry and a report's descriptor columns.
+COMPARED = ("facility_type", "ownership", "block")
+
+
+def _ownership(printed: str | None) -> str | None:
+    text = (printed or "").casefold()
+    if "private" in text:
+        return "private"
+    if "public" in text or "government" in text or "govt" in text:
+        return "public"
+    return None
+
+
+class _EarlierVersions:
+    """The newest earlier portal version of each facility-month, to tell a revision from a
+    repeat; each month's folder is listed once per pull."""
+
+    def __init__(self, store: LandingStore):
+        self.store, self._keys = store, {}
+
+    def latest(self, period: str, facility_id: str) -> bytes | None:
+        if period not in self._keys:
+            self._keys[period] = sorted(obj.key for obj in self.store.list(period_prefix(period)))
+        prefix = f"{period_prefix(period)}{facility_id}__portal-"
+        keys = [k for k in self._keys[period] if k.startswith(prefix)]
+        return self.store.read(keys[-1]) if keys else None
+
+
+def _facility_record(row, key: str, now: datetime) -> tuple:
+    d = row.descriptors
+    return (d.get("facility_code"), d.get("facility_name"), facility_type_code(d.get("facility_type")),
+            d.get("facility_type"), _ownership(d.get("ownership")), d.get("block"), row.lgd.get("block"),
+            d.get("district"), row.lgd.get("district"), d.get("state"), d.get("status"), key, now)
+
+
+def _differences(cur, report: PortalReport, key: str, now: datetime) -> int:
+    """Record registry/report differences of the facilities this pull describes."""
+    codes = sorted({r.descriptors.get("facility_code") for r in report.rows if r.descriptors.get("facility_code")})
+    cur.execute("SELECT facility_id, facility_type, ownership, block, source FROM ref.facility "
+                "WHERE facility_id = ANY(%s)", (codes,))
+    registry = {row[0]: row[1:] for row in cur.fetchall()}
+    found = {}
+    for row in report.rows:
+        code = row.descriptors.get("facility_code")
+        if not code:
+            continue
+        portal = (facility_type_code(row.descriptors.get("facility_type")) or row.descriptors.get("facility_type"),
+                  _ownership(row.descriptors.get("ownership")), row.descriptors.get("block"))
+        known = registry.get(code)
+        if known is None or known[3] != "registry":
+            found[(code, "not in registry")] = (None, row.descriptors.get("facility_name"))
+            continue
+        for field, ours, theirs in zip(COMPARED, known[:3], portal):
+            if theirs is not None and ours != theirs:
+                found[(code, field)] = (ours, theirs)
+    if found:
+        execute_values(cur, statement(SQL, "record_differences"),
+                       [(code, field, ours, theirs, key, now) for (code, field), (ours, theirs) in found.items()])
+    return len(found)
+
+
+def split_pulls(conn, store: LandingStore, as_of: datetime, run_id: str, max_bytes: int) -> dict:
+    """Split every portal pull made by ``as_of`` that the ledger has not seen (see the module docstring)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT key FROM ingest.portal_pull")
+        seen = {row[0] for row in cur.fetchall()}
+    pulls = rejected = written = repeats = problems = 0
+    for obj in sorted(store.list(f"{PORTAL_PREFIX}/"), key=lambda o: o.key):
+        if obj.key in seen or obj.key.endswith(".partial"):
+            continue
+        try:
+            pulled_at, name = parse_portal_key(obj.key)
+        except KeyLayoutError:
+            continue  # not a pull (a note beside it, say): never read
+        if pulled_at > as_of:
+            continue  # a run for an earlier date does not see later pulls
+        data = store.read(obj.key)
+        digest = hashlib.sha256(data).hexdigest()
+        with conn, conn.cursor() as cur:
+            try:
+                report = read_portal_report(data, name, max_bytes)
+            except SubmissionError as exc:
+                cur.execute(statement(SQL, "record_pull"), (
+                    obj.key, digest, pulled_at, None, None, None, "rejected", f"{name}: {exc}", 0, 0, 0, run_id, as_of))
+                rejected += 1
+                continue
+            counts = {"rows": len(report.rows), "reported": 0, "written": 0}
+            facilities = [_facility_record(r, obj.key, as_of) for r in report.rows if r.descriptors.get("facility_code")]
+            if facilities:
+                execute_values(cur, statement(SQL, "upsert_portal_facility"), facilities)
+            _differences(cur, report, obj.key, as_of)
+            # A facility new to the registry can be judged in this very run.
+            cur.execute(statement("reference/registry.sql", "add_portal_facilities"), {"now": as_of})
+            earlier = _EarlierVersions(store)
+            for row in report.rows:
+                facility_id = row.descriptors.get("facility_code")
+                # A row that sent nothing has not reported, unless the reader could not tell
+                # (a problem): then it is that facility-month's rejected submission.
+                if not facility_id or not row.period or (not row.reported and not row.problem):
+                    continue
+                counts["reported"] += 1
+                key = portal_submission_key(row.period, facility_id, pulled_at)
+                try:
+                    parse_key(key)
+                except KeyLayoutError as exc:
+                    row.problem = row.problem or f"the facility code cannot name a submission: {exc}"
+                if row.problem:
+                    _record_problem(cur, store, key, facility_id, row, name, pulled_at, run_id, as_of)
+                    problems += 1
+                    continue
+                content = to_submission_csv(report, row, facility_id)
+                if earlier.latest(row.period, facility_id) == content:
+                    repeats += 1   # the same values as the pull that first held them
+                    continue
+                store.write(key, content)
+                counts["written"] += 1
+            written += counts["written"]
+            cur.execute(statement(SQL, "record_pull"), (
+                obj.key, digest, pulled_at, report.data_as_on, "facility-wise", report.facility_type,
+                list(report.periods), "split", None, counts["rows"], counts["reported"], counts["written"],
+                run_id, as_of))
+            pulls += 1
+    log.info("portal: %d pull(s) split, %d refused; %d facility-month version(s) written, %d unchanged, "
+             "%d refused", pulls, rejected, written, repeats, problems)
+    return {"portal_pulls": pulls, "portal_pulls_rejected": rejected, "portal_versions_written": written,
+            "portal_unchanged": repeats, "portal_rows_rejected": problems}
+
+
+def _record_problem(cur, store: LandingStore, key: str, facility_id: str, row, source: str, pulled_at: datetime,
+                    run_id: str, now: datetime) -> None:
+    """A facility-month the report could not give cleanly: a rejected submission with its
+    reason (nothing of the row is kept or repeated), so the facility's status says so."""
+    reason = f"{source} ({row.period}): {row.problem}"   # the problem names the facility and row
+    digest = "portal-row:" + hashlib.sha256(f"{key}|{reason}".encode()).hexdigest()
+    cur.execute(statement(SQL, "record_rejected_row"), {
+        "key": key, "sha": digest, "pulled": pulled_at, "facility": facility_id, "period": row.period,
+        "reason": reason, "run": run_id, "now": now})
+    file_id = cur.fetchone()
+    if file_id:
+        target = quarantine_key(key, file_id[0])
+        store.write(target + ".reason.txt", (reason + "\n").encode("utf-8"))
+        cur.execute("UPDATE ingest.file SET quarantine_key = %s WHERE file_id = %s", (target, file_id[0]))
