@@ -50,6 +50,10 @@ def hmis_monthly():
     def split_portal(**context):
         return run_stage("monthly.split_portal", context)
 
+    @task(doc_md="Pull facility-months changed on the DHIS2 server (connection dhis2_default), if configured.")
+    def pull_dhis2(**context):
+        return run_stage("monthly.pull_dhis2", context)
+
     @task(doc_md="Record new or changed files of the open periods in the file ledger.")
     def discover(**context):
         return run_stage("monthly.discover", context)
@@ -94,7 +98,9 @@ def hmis_monthly():
         return run_stage("monthly.summarise", context)
 
     checked = compliance()
-    prepare() >> split_portal() >> discover() >> parse() >> validate() >> load() >> checked
+    found = discover()
+    prepare() >> [split_portal(), pull_dhis2()] >> found
+    found >> parse() >> validate() >> load() >> checked
     built = marts()
     finished = summary()
     checked >> built >> notify_officers() >> finished

@@ -38,13 +38,15 @@ def test_every_dag_has_docs_owner_allowed_tags_and_retries(dag_bag):
 def test_task_count_does_not_depend_on_facilities(dag_bag):
     """Facilities are batched inside tasks; the graph is fixed."""
     dag = dag_bag.dags["hmis_monthly"]
-    assert len(dag.tasks) == 11
+    assert len(dag.tasks) == 12
     assert not any(getattr(task, "is_mapped", False) for task in dag.tasks)
 
 
 def test_pipeline_order(dag_bag):
     dag = dag_bag.dags["hmis_monthly"]
     order = ["prepare", "split_portal", "discover", "parse", "validate", "load", "compliance"]
+    assert {"split_portal", "pull_dhis2"} <= dag.get_task("prepare").downstream_task_ids
+    assert "discover" in dag.get_task("pull_dhis2").downstream_task_ids
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     assert "marts" in dag.get_task("compliance").downstream_task_ids

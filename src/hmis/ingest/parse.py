@@ -324,9 +324,11 @@ def _csv_records(data: bytes) -> list[tuple]:
 # --------------------------------------------------------------------------- DHIS2 JSON
 
 
-def _json_records(data: bytes) -> list[tuple]:
-    """Parse a DHIS2 ``dataValueSets`` document (period ``YYYYMM``, orgUnit, dataElement,
-    categoryOptionCombo as the sub-item).
+def _json_records(data: bytes, format_id: str | None = None) -> list[tuple]:
+    """Parse a DHIS2 ``dataValueSets`` JSON document (period ``YYYYMM``, orgUnit, dataElement,
+    categoryOptionCombo): ids are placed through the id-scheme mapping (:mod:`hmis.dhis2`) on
+    the facility's own format (``format_id``) and sub-item; values that differ only by their
+    category or attribute option combo stay apart.
 
     Numbers are kept as the text that was sent (``12.0`` stays ``12.0``), so validation
     judges what the facility wrote.
@@ -335,30 +337,16 @@ def _json_records(data: bytes) -> list[tuple]:
     if text.lstrip()[:1] not in ("{", "["):
         looks = "CSV text" if "," in text.split("\n", 1)[0] else "plain text"
         raise SubmissionError(f"the file is named .json but is {looks}, not JSON; upload a CSV as .csv")
-    try:
-        document = json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
-    except json.JSONDecodeError as exc:
-        raise SubmissionError(f"the JSON is malformed at line {exc.lineno}: {exc.msg}") from None
-    except RecursionError:
-        raise SubmissionError("the JSON is nested too deeply to be a DHIS2 dataValueSets document") from None
-    values = document.get("dataValues") if isinstance(document, dict) else None
-    if not isinstance(values, list) or not values:
-        raise SubmissionError("the JSON has no 'dataValues' list; send a DHIS2 dataValueSets document")
-    rows = []
-    for number, entry in enumerate(values, start=1):
-        if not isinstance(entry, dict):
-            raise SubmissionError(f"dataValues entry {number} is not an object")
-        period = str(entry.get("period", document.get("period", ""))).strip()
-        if len(period) == 6 and period.isascii() and period.isdigit():
-            period = f"{period[:4]}-{period[4:]}"
-        rows.append((number, [
-            str(entry.get("orgUnit", document.get("orgUnit", ""))),
-            period,
-            str(entry.get("dataElement", "")),
-            str(entry.get("value", "")),
-            str(entry.get("categoryOptionCombo", "")),
-        ]))
-    return _records(rows, [0, 1, 2, 3, 4], "dataValues entry")
+    from hmis.dhis2.readers import long_records, parse_json, translate  # it imports this module
+
+    return long_records(translate(parse_json(data), format_id=format_id))
+
+
+def _dhis2_records(data: bytes, form: str, format_id: str | None) -> list[tuple]:
+    """A DHIS2 ``dataValueSets`` CSV or ADX document as the long table's records."""
+    from hmis.dhis2.readers import long_records, parse_data_value_set, translate  # it imports this module
+
+    return long_records(translate(parse_data_value_set(data, form), format_id=format_id))
 
 
 # --------------------------------------------------------------------------- Excel
@@ -467,9 +455,9 @@ def parse_csv(data: bytes) -> pd.DataFrame:
     return _frame(_csv_records(data))
 
 
-def parse_dhis2_json(data: bytes) -> pd.DataFrame:
+def parse_dhis2_json(data: bytes, format_id: str | None = None) -> pd.DataFrame:
     """Parse a DHIS2 ``dataValueSets`` document into the long table."""
-    return _frame(_json_records(data))
+    return _frame(_json_records(data, format_id))
 
 
 def parse_xlsx(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> pd.DataFrame:
@@ -524,13 +512,14 @@ def staging_lines(data: bytes, extension: str, max_bytes: int, file_id: int) -> 
     return "".join([f"{prefix}{number},{line}{suffix}\n" for number, line in enumerate(lines, 2)]), len(lines)
 
 
-def parse_submission(data: bytes, extension: str, max_bytes: int) -> pd.DataFrame:
+def parse_submission(data: bytes, extension: str, max_bytes: int, format_id: str | None = None) -> pd.DataFrame:
     """Parse a file of the given type into the long table (see :func:`parse_records`)."""
-    return _frame(parse_records(data, extension, max_bytes))
+    return _frame(parse_records(data, extension, max_bytes, format_id))
 
 
-def parse_records(data: bytes, extension: str, max_bytes: int) -> list[tuple]:
-    """Parse a file of the given type (``csv``, ``json`` or ``xlsx``), enforcing the size
+def parse_records(data: bytes, extension: str, max_bytes: int, format_id: str | None = None) -> list[tuple]:
+    """Parse a file of the given type (``csv``, ``json``, ``xml`` (DHIS2 ADX) or ``xlsx``;
+    a CSV may be a DHIS2 dataValueSets CSV), enforcing the size
     limit first; raise :class:`SubmissionError` with the reason if it cannot be read.
     Returns (line, facility_id, period, item_code, value, sub_item) tuples — the loader streams them
     straight into COPY without building a frame per file."""
@@ -551,5 +540,11 @@ def parse_records(data: bytes, extension: str, max_bytes: int) -> list[tuple]:
                                   "upload it under the name its format has (.csv for CSV text)")
         return _xlsx_records(data, max_bytes)
     if extension == "json":
-        return _json_records(data)
+        return _json_records(data, format_id)
+    if extension == "xml":
+        return _dhis2_records(data, "adx", format_id)
+    from hmis.dhis2.readers import looks_like_dhis2_csv  # it imports this module
+
+    if looks_like_dhis2_csv(data):
+        return _dhis2_records(data, "csv", format_id)
     return _csv_records(data)

@@ -30,12 +30,13 @@ from hmis.ingest.parse import SubmissionError
 from hmis.ingest.portal_report import PortalReport, facility_type_code, read_portal_report, to_submission_csv
 from hmis.platform.landing import LandingStore
 from hmis.platform.store_layout import (
+    PORTAL_LABEL,
     PORTAL_PREFIX,
     KeyLayoutError,
     parse_key,
     parse_portal_key,
     period_prefix,
-    portal_submission_key,
+    pulled_submission_key,
     quarantine_key,
 )
 from hmis.platform.warehouse import statement
@@ -56,17 +57,17 @@ def _ownership(printed: str | None) -> str | None:
     return None
 
 
-class _EarlierVersions:
-    """The newest earlier portal version of each facility-month, to tell a revision from a
-    repeat; each month's folder is listed once per pull."""
+class EarlierVersions:
+    """The newest earlier pulled version of each facility-month (by the pull's label), to tell
+    a revision from a repeat; each month's folder is listed once per pull."""
 
-    def __init__(self, store: LandingStore):
-        self.store, self._keys = store, {}
+    def __init__(self, store: LandingStore, label: str = PORTAL_LABEL):
+        self.store, self.label, self._keys = store, label, {}
 
     def latest(self, period: str, facility_id: str) -> bytes | None:
         if period not in self._keys:
             self._keys[period] = sorted(obj.key for obj in self.store.list(period_prefix(period)))
-        prefix = f"{period_prefix(period)}{facility_id}__portal-"
+        prefix = f"{period_prefix(period)}{facility_id}__{self.label}"
         keys = [k for k in self._keys[period] if k.startswith(prefix)]
         return self.store.read(keys[-1]) if keys else None
 
@@ -136,7 +137,7 @@ def split_pulls(conn, store: LandingStore, as_of: datetime, run_id: str, max_byt
             _differences(cur, report, obj.key, as_of)
             # A facility new to the registry can be judged in this very run.
             cur.execute(statement("reference/registry.sql", "add_portal_facilities"), {"now": as_of})
-            earlier = _EarlierVersions(store)
+            earlier = EarlierVersions(store)
             for row in report.rows:
                 facility_id = row.descriptors.get("facility_code")
                 # A row that sent nothing has not reported, unless the reader could not tell
@@ -144,7 +145,7 @@ def split_pulls(conn, store: LandingStore, as_of: datetime, run_id: str, max_byt
                 if not facility_id or not row.period or (not row.reported and not row.problem):
                     continue
                 counts["reported"] += 1
-                key = portal_submission_key(row.period, facility_id, pulled_at)
+                key = pulled_submission_key(row.period, facility_id, pulled_at)
                 try:
                     parse_key(key)
                 except KeyLayoutError as exc:

@@ -26,6 +26,7 @@ from hmis.platform.landing import LandingStore
 from hmis.platform.store_layout import KeyLayoutError, parse_key, period_prefix, quarantine_key
 from hmis.platform.warehouse import copy_csv, csv_lines, statement
 from hmis.quality.feedback import resolve_superseded, write_feedback
+from hmis.quality.items import file_formats
 from hmis.quality.findings import BatchOutcome, Finding
 from hmis.quality.runner import SuiteRunner, history_periods, validate_batch
 from hmis.reference.diseases import disease_elements
@@ -153,7 +154,12 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
     with conn.cursor() as cur:
         cur.execute(statement(SQL, "files_to_parse"))
         pending = cur.fetchall()
-    facilities = {rec["facility_id"]: rec for rec in read_registry(conn).to_dict("records")}
+    registry = read_registry(conn)
+    facilities = {rec["facility_id"]: rec for rec in registry.to_dict("records")}
+    # A DHIS2 document names items by UID: they are placed on the facility's own format.
+    formats = file_formats(pd.DataFrame(
+        [(file_id, facility_id, period) for file_id, _key, _size, facility_id, period in pending],
+        columns=["file_id", "key_facility_id", "key_period"]), registry)
     parsed = rejected = rows_staged = 0
     for chunk in _chunks(pending, batch_files):
         with conn, conn.cursor() as cur:
@@ -170,8 +176,8 @@ def parse_discovered(conn, store: LandingStore, run_id: str, now: datetime, max_
                     data = store.read(key)
                     fast = staging_lines(data, layout.extension, max_bytes, file_id)
                     if fast is None:
-                        text, count = csv_lines((file_id, *rec)
-                                                for rec in parse_records(data, layout.extension, max_bytes))
+                        text, count = csv_lines((file_id, *rec) for rec in parse_records(
+                            data, layout.extension, max_bytes, formats.get(file_id)))
                     else:
                         text, count = fast
                 except (KeyLayoutError, SubmissionError) as exc:

@@ -1,4 +1,4 @@
-"""Deliver rebuilt periods to the state: Parquet and CSV per exported mart, a DHIS2 document, a manifest.
+"""Deliver rebuilt periods to the state: Parquet and CSV per exported mart, DHIS2 documents, a manifest.
 
 The marts exported, and their columns, are those the list of marts marks exported
 (``src/hmis/marts/marts.yaml``, which says why any reader-facing mart is not).
@@ -19,9 +19,10 @@ from datetime import datetime
 import pandas as pd
 from psycopg2 import sql
 
+from hmis.dhis2.mapping import ORG_UNITS_KEY, load_mapping
+from hmis.dhis2.writer import district_documents, export_files
 from hmis.marts.catalog import Table, load_catalog
 from hmis.platform.landing import LandingStore
-from hmis.reference.formats import TOTAL
 
 DHIS2_DATASET = "HMIS_MONTHLY"
 
@@ -41,27 +42,29 @@ def _read(conn, table: Table, period: str) -> pd.DataFrame:
     return frame
 
 
-def dhis2_data_value_set(frame: pd.DataFrame, district_lgd: dict[str, str], period: str,
-                         completed: datetime) -> dict:
-    """District aggregates as a DHIS2 ``dataValueSets`` document (period ``YYYYMM``)."""
-    dhis_period = period.replace("-", "")
-    return {
-        "dataSet": DHIS2_DATASET,
-        "period": dhis_period,
-        "completeDate": completed.date().isoformat(),
-        # The disaggregation travels as DHIS2's category option combo: a stock item's sub-item
-        # (its name, until an id-scheme mapping gives UIDs); a plain total has none.
-        "dataValues": [
-            {"dataElement": row.item_code, "period": dhis_period,
-             "orgUnit": district_lgd.get(row.district, row.district), "value": str(int(row.value)),
-             **({} if row.disaggregation == TOTAL else {"categoryOptionCombo": row.disaggregation})}
-            for row in frame.itertuples(index=False)
-        ],
-    }
+def _put_dhis2(conn, frame: pd.DataFrame, period: str, put, org_units: bytes | None) -> None:
+    """The district aggregates as DHIS2 ``dataValueSets`` documents, with UIDs wherever the
+    id-scheme mapping has them (:mod:`hmis.dhis2`), one document per set of id schemes and a
+    sidecar saying how to import each. No ``completeDate``: a month is registered complete
+    only once the district has approved it, which these figures do not yet say."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT DISTINCT district, district_lgd FROM ref.facility")
+        lgd = {d: code for d, code in cur.fetchall() if code}
+    mapping = load_mapping(org_units)
+    documents = district_documents(frame, period, district_lgd=lgd, mapping=mapping, data_set=DHIS2_DATASET)
+    for name, data in export_files(documents, mapping=mapping).items():
+        put(f"dhis2/{name}", data, None if name.endswith(".import.json") else data.count(b'"dataElement"'))
 
 
-def export_period(conn, store: LandingStore, period: str, built_at: datetime) -> dict:
-    """Write one period's export; return its manifest."""
+def org_unit_list(landing: LandingStore) -> bytes | None:
+    """The deployment's DHIS2 org-unit UIDs (``registry/dhis2_org_units.csv`` in the landing
+    store), or None where it has not listed them: exports then name org units by LGD code."""
+    listed = {obj.key for obj in landing.list(ORG_UNITS_KEY.rsplit("/", 1)[0] + "/")}
+    return landing.read(ORG_UNITS_KEY) if ORG_UNITS_KEY in listed else None
+
+
+def export_period(conn, store: LandingStore, period: str, built_at: datetime, org_units: bytes | None = None) -> dict:
+    """Write one period's export; return its manifest. ``org_units``: see :func:`org_unit_list`."""
     files = {}
 
     def put(name: str, data: bytes, rows: int | None = None) -> None:
@@ -80,13 +83,7 @@ def export_period(conn, store: LandingStore, period: str, built_at: datetime) ->
         put(f"{table.name}.csv", csv_bytes, len(frame))
         put(f"{table.name}.parquet", parquet.getvalue(), len(frame))
         if table.name == "district_monthly":
-            with conn.cursor() as cur:
-                cur.execute("SELECT DISTINCT district, district_lgd FROM ref.facility")
-                lgd = {d: code for d, code in cur.fetchall() if code}
-            for district, part in frame.groupby("district"):
-                document = dhis2_data_value_set(part, lgd, period, built_at)
-                put(f"dhis2/{district.lower()}-{period.replace('-', '')}.json",
-                    json.dumps(document, indent=1).encode("utf-8"), len(document["dataValues"]))
+            _put_dhis2(conn, frame, period, put, org_units)
     conn.rollback()
     manifest = {"period": period, "built_at": built_at.isoformat(), "files": files, "ledger_states": ledger_states}
     store.write(f"exports/{period}/manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))

@@ -13,12 +13,12 @@ import logging
 
 from hmis.compliance import registration_gap
 from hmis.compliance import status as compliance
-from hmis.ingest import portal
+from hmis.ingest import dhis2_pull, portal
 from hmis.ingest import stages as ingest
 from hmis.marts import access as mart_access
 from hmis.marts import build as marts
 from hmis.marts import dictionary
-from hmis.marts.export import export_period
+from hmis.marts.export import export_period, org_unit_list
 from hmis.notify import officers as alerts
 from hmis.notify.policy import load_policy
 from hmis.pipeline.run import Run
@@ -81,6 +81,14 @@ def split_portal(run: Run) -> dict:
         conn, store, run.as_of, run.key, settings.max_file_bytes * 50))
 
 
+def pull_dhis2(run: Run) -> dict:
+    """Pull the open periods' facility-months changed on a DHIS2 server (when one is configured)."""
+    settings = load_settings()
+    landing = open_store(settings.landing_url)
+    return locked_stage("pull_dhis2", run.key, lambda conn: dhis2_pull.pull_dhis2(
+        conn, landing, list(run.periods), run.as_of, run.key, org_unit_list(landing)))
+
+
 def discover(run: Run) -> dict:
     settings = load_settings()
     store = open_store(settings.landing_url)
@@ -136,9 +144,10 @@ def export_marts(run: Run, periods: list[str]) -> dict:
     """Export each rebuilt period for the state (files first, manifest last)."""
     settings = load_settings()
     store = open_store(settings.export_url)
+    org_units = org_unit_list(open_store(settings.landing_url))
 
     def work(conn):
-        manifests = [export_period(conn, store, p, run.as_of) for p in periods]
+        manifests = [export_period(conn, store, p, run.as_of, org_units) for p in periods]
         store.write("exports/data_dictionary.md", dictionary.render(conn, run.as_of).encode("utf-8"))
         with conn.cursor() as cur:
             cur.execute("SELECT DISTINCT district FROM ref.facility ORDER BY 1")

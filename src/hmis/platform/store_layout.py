@@ -8,7 +8,8 @@ Reports pulled from the HMIS portal are kept as downloaded under
 ``portal/<YYYY-MM-DD>/<YYYYMMDDTHHMMSS>__<name>`` (the pull's moment, IST). Each
 facility-month of a pull becomes ``submissions/<YYYY-MM>/<facility_id>__portal-<same moment>.csv``:
 such a key carries its arrival time, because the facility-month arrived when the pull that
-first held it was made, not when the file was written.
+first held it was made, not when the file was written. A facility-month pulled from a DHIS2
+server becomes ``<facility_id>__dhis2-<moment>.json`` the same way.
 
 A key is never trusted: one that could climb out of the store (``..``, a backslash, an
 absolute path) is refused before anything is read, and a quarantine copy's name keeps only
@@ -27,11 +28,14 @@ from hmis.reference.periods import REPORTING_TZ, is_period
 SUBMISSIONS_PREFIX = "submissions"
 PORTAL_PREFIX = "portal"
 PORTAL_LABEL = "portal-"
+DHIS2_LABEL = "dhis2-"
+# Labels whose time is the submission's arrival: a pulled facility-month arrived with its pull.
+PULL_LABELS = (PORTAL_LABEL, DHIS2_LABEL)
 _STAMP = "%Y%m%dT%H%M%S"
 QUARANTINE_PREFIX = "quarantine"
 REGISTRY_KEY = "registry/facilities.csv"
 CONTACTS_KEY = "registry/contacts.csv"
-SUPPORTED_EXTENSIONS = ("csv", "json", "xlsx")
+SUPPORTED_EXTENSIONS = ("csv", "json", "xlsx", "xml")   # xml: DHIS2 ADX
 # Compressed uploads are refused by name, before anything is read or inflated.
 ARCHIVE_EXTENSIONS = ("zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "zst")
 
@@ -90,15 +94,16 @@ def parse_key(key: str) -> SubmissionKey:
     extension = match.group("ext").lower()
     if extension not in SUPPORTED_EXTENSIONS:
         raise KeyLayoutError(
-            f"file {name!r} has type .{extension}; send the monthly report as .csv, .xlsx or DHIS2 .json"
+            f"file {name!r} has type .{extension}; send the monthly report as .csv, .xlsx, DHIS2 .json or ADX .xml"
         )
     label = match.group("label") or ""
     pulled_at = None
-    if label.startswith(PORTAL_LABEL):
+    pull = next((p for p in PULL_LABELS if label.startswith(p)), None)
+    if pull:
         try:
-            pulled_at = datetime.strptime(label.removeprefix(PORTAL_LABEL), _STAMP).replace(tzinfo=REPORTING_TZ)
+            pulled_at = datetime.strptime(label.removeprefix(pull), _STAMP).replace(tzinfo=REPORTING_TZ)
         except ValueError:
-            raise KeyLayoutError(f"file {name!r} is labelled as a portal pull but its time is not "
+            raise KeyLayoutError(f"file {name!r} is labelled as a {pull[:-1]} pull but its time is not "
                                  f"YYYYMMDDTHHMMSS") from None
     return SubmissionKey(key=key, period=period, facility_id=match.group("facility"), extension=extension,
                          pulled_at=pulled_at)
@@ -123,10 +128,11 @@ def parse_portal_key(key: str) -> tuple[datetime, str]:
     return datetime.strptime(match.group("stamp"), _STAMP).replace(tzinfo=REPORTING_TZ), match.group("name")
 
 
-def portal_submission_key(period: str, facility_id: str, pulled_at: datetime) -> str:
-    """The submission a facility-month of a portal pull becomes (see the module docstring)."""
+def pulled_submission_key(period: str, facility_id: str, pulled_at: datetime, label: str = PORTAL_LABEL,
+                          extension: str = "csv") -> str:
+    """The submission a facility-month of a pull (portal or DHIS2) becomes (see the module docstring)."""
     stamp = pulled_at.astimezone(REPORTING_TZ).strftime(_STAMP)
-    return f"{period_prefix(period)}{facility_id}__{PORTAL_LABEL}{stamp}.csv"
+    return f"{period_prefix(period)}{facility_id}__{label}{stamp}.{extension}"
 
 
 def quarantine_key(key: str, file_id: int) -> str:
