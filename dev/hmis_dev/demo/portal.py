@@ -15,8 +15,8 @@ from datetime import datetime
 from html import escape
 
 from hmis.reference.formats import load_catalogue
-from hmis.reference.periods import parse_period
-from hmis_dev.demo.registry import BLOCK_LGD, DISTRICT_LGD, Facility
+from hmis.reference.periods import REPORTING_TZ, parse_period
+from hmis_dev.demo.registry import BLOCK_LGD, DISTRICT_LGD, Facility, build_registry
 from hmis_dev.demo.values import Report
 
 DESCRIPTORS = ("#", "State", "Zone", "District", "District Category", "Sub-district", "Block", "Health Block",
@@ -76,3 +76,29 @@ def portal_report_html(facility_type: str, period: str, facilities: Sequence[Fac
                       f"{month} To {month}"]))
     html.append("</table></body></html>\n")
     return "".join(html).encode("utf-8")
+
+
+def portal_month(landing, truth, facility_type: str, period: str, seed: int) -> tuple[bytes, datetime, int]:
+    """Make ``period`` of every registered ``facility_type`` arrive as one portal report instead
+    of per-facility files: the facilities' own files of that month are taken out of the landing
+    store and their last valid values put in the report (blank for those that sent nothing).
+    Returns the report, its "Data as on" moment (the latest of those files' arrivals, so every
+    facility-month arrives no earlier than it did) and how many facilities it carries data for."""
+    catalogue = load_catalogue()
+    facilities = [f for f in build_registry(seed) if f.facility_type == facility_type and f.registered]
+    folder = landing / "submissions" / period
+    items = tuple(catalogue.expected_items(facility_type, period))
+    format_id = catalogue.format_for(facility_type, period).format_id
+    reports: dict[str, Report | None] = {}
+    moments = []
+    for facility in facilities:
+        values = truth.values.get((facility.facility_id, period))
+        reports[facility.facility_id] = Report(format_id, items, dict(values)) if values else None
+        if values:
+            moments.append(truth.submitted_at[(facility.facility_id, period)])
+        for path in folder.glob(f"{facility.facility_id}.*"):
+            path.unlink()
+        for path in folder.glob(f"{facility.facility_id}__*"):
+            path.unlink()
+    data_as_on = max(moments).astimezone(REPORTING_TZ).replace(microsecond=0)
+    return portal_report_html(facility_type, period, facilities, reports, data_as_on), data_as_on, len(moments)

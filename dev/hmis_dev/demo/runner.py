@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import time
 from datetime import datetime, timedelta
 
+from hmis.cli.main import main as hmis
 from hmis.notify.policy import load_policy
 from hmis.pipeline.run import latest_scheduled_run, run_key
 from hmis.pipeline.summary import collect, render
 from hmis.platform.settings import Settings
 from hmis.platform.warehouse import connect
-from hmis.reference.periods import REPORTING_TZ, period_of, shift_period
+from hmis.reference.periods import REPORTING_TZ, due_at, period_of, shift_period
 from hmis.report.page import write_report
 from hmis_dev.airflow_runtime import output_to, run_dag, start_embedded_warehouse
 from hmis_dev.demo.generator import generate
 from hmis_dev.demo.population import write_population
+from hmis_dev.demo.portal import portal_month
 from hmis_dev.services.smtp_sink import SmtpSink, read_message
 
 HISTORY_MONTHS = 9  # earlier months loaded first, so outliers and disease signals have baselines
@@ -66,6 +70,18 @@ def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int)
                      quality_warnings=True)
     write_population(landing)
     truth.save(settings.var_dir / "demo" / "truth.json")
+    # The PHCs' latest month that is already due arrives as the district downloads it from the
+    # HMIS portal: one facility-wise report, handed over with `hmis portal-import` (as the
+    # runbook says), whatever the date the demo is run on.
+    portal_period = [p for p in truth.periods if due_at(p, settings.due_day) < as_of][-1]
+    html, data_as_on, carried = portal_month(landing, truth, "PHC", portal_period, seed)
+    report_file = settings.var_dir / "demo" / f"PHC Hisar {portal_period}.xls"
+    report_file.write_bytes(html)
+    print(f"    portal: the PHCs' {portal_period} comes as a portal report ({carried} PHCs with data), "
+          "handed over with `hmis portal-import`:")
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        hmis(["portal-import", str(report_file)])
+    print(f"    {said.getvalue().strip()}")
     before = len(list(mail_dir.glob("*.eml"))) if mail_dir.exists() else 0
     run_log = settings.var_dir / "demo" / "airflow-run.log"
     history_date = history_run_date(as_of, months)
@@ -137,6 +153,14 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
                 (periods,),
             )
             ultrasound = cur.fetchall()
+            cur.execute("""SELECT key, status, reason, facility_months, reported, new_versions
+                             FROM ingest.portal_pull ORDER BY key""")
+            pulls = cur.fetchall()
+            cur.execute("""SELECT status, count(*) FROM ingest.file WHERE key LIKE %s GROUP BY 1 ORDER BY 1""",
+                        ("%\\_\\_portal-%",))
+            from_portal = cur.fetchall()
+            cur.execute("SELECT count(*) FROM ref.registry_difference")
+            differences = cur.fetchone()[0]
         conn.rollback()
 
         report_path = write_report(conn, settings.reports_dir, "Hisar", periods[-1], truth.as_of)
@@ -154,6 +178,14 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
                      "(marts.ultrasound_compliance):")
         lines += [f"  {fid} {period}: {valid} of {scans} scans ({share:.0%})" for fid, period, scans, valid, share
                   in ultrasound]
+        lines.append("")
+    if pulls:
+        lines.append("HMIS portal pulls (ingest.portal_pull):")
+        lines += [f"  {key}: {status}{f' ({reason})' if reason else ''}; {rows} facility rows, {reported} with data, "
+                  f"{new} new submission(s)" for key, status, reason, rows, reported, new in pulls]
+        lines.append(f"  their facility-months in the file ledger: "
+                     f"{', '.join(f'{n} {status}' for status, n in from_portal) or 'none yet'}; "
+                     f"{differences} registry/portal difference(s) in ref.registry_difference")
         lines.append("")
     lines.append(f"values in the warehouse: {total_values:,} (facts.monthly_value)")
     if rejections:
