@@ -31,3 +31,14 @@ INSERT INTO ingest.file (key, sha256, size_bytes, modified_at, submitted_at, fac
             %(reason)s, %(now)s)
     ON CONFLICT (key, sha256) DO NOTHING
     RETURNING file_id;
+
+-- name: registry_districts
+-- The districts of the registry with their LGD code, to place the areas of an item-wise report.
+SELECT district, min(district_lgd) FROM ref.facility GROUP BY district ORDER BY district;
+
+-- name: record_district_values
+-- The district figures of a "Data ItemWise Report" pull (one row per item, sub-item and column).
+INSERT INTO ingest.portal_district_value (pull_key, district, district_lgd, area_printed, period, financial_year,
+                                          cumulative, item_code, disaggregation, report_column, value)
+    VALUES %s
+    ON CONFLICT (pull_key, district, item_code, disaggregation, report_column) DO NOTHING;

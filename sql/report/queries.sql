@@ -44,3 +44,9 @@ SELECT 'district', district, item_code, period, value FROM marts.district_monthl
 SELECT 'block', block, item_code, period, value FROM marts.block_monthly
     WHERE district = %(district)s AND item_code = ANY(%(items)s) AND period = ANY(%(periods)s)
       AND disaggregation = 'TOTAL';
+
+-- name: portal_reconciliation
+SELECT basis, pull_key, portal_status_as_on, item_code, disaggregation, our_value, portal_value, difference, status
+     FROM marts.portal_reconciliation
+    WHERE district = %s AND period = %s
+    ORDER BY basis DESC, item_code, disaggregation;

@@ -102,3 +102,83 @@ def portal_month(landing, truth, facility_type: str, period: str, seed: int) -> 
             path.unlink()
     data_as_on = max(moments).astimezone(REPORTING_TZ).replace(microsecond=0)
     return portal_report_html(facility_type, period, facilities, reports, data_as_on), data_as_on, len(moments)
+
+
+# --------------------------------------------------------------------------- the district item-wise report
+
+# The five columns of each area of the "Data ItemWise Report", as the portal heads them.
+ITEMWISE_COLUMNS = (("total", "Total [(A+B) or (C+D)]"), ("public", "Public [A]"), ("private", "Private [B]"),
+                    ("urban", "Urban [C]"), ("rural", "Rural [D]"))
+Totals = Mapping[tuple[str, str], int]
+
+
+def district_totals(conn, period: str, district: str = "Hisar") -> dict[tuple[str, str], int]:
+    """Our figures for a district-month as the marts hold them: (item code, sub-item) -> value,
+    the input :func:`itemwise_report_html` takes to make the portal's report "from our totals"."""
+    with conn.cursor() as cur:
+        cur.execute("""SELECT item_code, disaggregation, value FROM marts.district_monthly
+                        WHERE district = %s AND period = %s""", (district, period))
+        found = {(code, sub): int(value) for code, sub, value in cur.fetchall()}
+    conn.rollback()
+    return found
+
+
+def itemwise_report_html(period: str, totals: Totals, status_as_on: datetime, *, cumulative: bool = False,
+                         splits: Mapping[str, Totals] | None = None, blocks: Mapping[str, Totals] | None = None,
+                         state: str = "Haryana", district: str = "Hisar", district_lgd: str = DISTRICT_LGD) -> bytes:
+    """The portal's district-level "Data ItemWise Report" (``C2. Data Itemwise Monthly (up to
+    sub district)``) in its own layout: an HTML table downloaded as ``.xls``.
+
+    Title rows (the state, "Provisional Figures for - 2026-2027 and Month - Oct-2026" or, for the
+    cumulative variant, "Month - Apr-2026 To Oct-2026", "Status As On: …"), then the header: a
+    row naming the kind of area ("Blocks"), the area names with their LGD codes (the district
+    first, then ``blocks`` if given) each over five columns, and the Total / Public / Private /
+    Urban / Rural labels. Then every row of the 2017 consolidation in its order (section, item
+    code with the portal's leading apostrophe, name, sub-item). ``totals`` maps (item code,
+    sub-item) to the district's Total; ``splits`` optionally maps ``public`` / ``private`` /
+    ``urban`` / ``rural`` to their figures, and ``blocks`` a block name to its Totals. A cell
+    with no figure is blank, as the portal leaves an item nobody reported.
+    """
+    catalogue = load_catalogue()
+    year, month = parse_period(period)
+    start = year if month >= 4 else year - 1
+    last = _month(period)
+    months = f"Apr-{start} To {last}" if cumulative else last
+    areas: list[tuple[str, Mapping[str, Totals]]] = [(f"{district}({district_lgd})",
+                                                      {"total": totals, **(splits or {})})]
+    areas += [(f"{name}({BLOCK_LGD[name]})" if name in BLOCK_LGD else name, {"total": block})
+              for name, block in (blocks or {}).items()]
+    width = 4 + len(ITEMWISE_COLUMNS) * len(areas)
+    when = f"{status_as_on:%d %b %Y},{status_as_on:%H:%M:%S}"
+    title = ("B.Cummulative " if cumulative else "") + f"Data ItemWise Report for {state}"
+    html = ['<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body>\n',
+            '<table border="1" cellspacing="0">\n']
+    for text in (title, f"Provisional Figures for - {start}-{start + 1} and Month - {months}",
+                 f"Status As On: {when}",
+                 "Total [(A+B) OR (C+D)] =[( Public Facilities + Private Facilities) OR "
+                 "(Rural Facilities + Urban Facilities)]"):
+        html.append(f'<tr><td colspan="{width}"><b>{escape(text)}</b></td></tr>\n')
+    html.append(f'<tr><td colspan="{width}">&nbsp;</td></tr>\n')
+    html.append(f'<tr><th rowspan="3" colspan="4">&nbsp;</th>'
+                f'<th colspan="{width - 4}">Blocks</th></tr>\n')
+    html.append("<tr>" + "".join(f'<th colspan="{len(ITEMWISE_COLUMNS)}">{escape(name)}</th>'
+                                 for name, _ in areas) + "</tr>\n")
+    html.append("<tr>" + "".join(f"<th>{escape(label)}</th>" for _ in areas for _c, label in ITEMWISE_COLUMNS)
+                + "</tr>\n")
+    section = None
+    for item in catalogue.items[catalogue.anchor]:
+        for sub in item.disaggregations:
+            head, _, rest = item.section.partition(" ")
+            printed = f"{head} [{rest}]" if item.section != section else ""
+            section = item.section
+            first = sub == item.disaggregations[0]
+            cells = [printed, f"'{item.code}", item.name if first else "", sub]
+            for _name, figures in areas:
+                for column, _label in ITEMWISE_COLUMNS:
+                    value = figures.get(column, {}).get((item.code, sub))
+                    cells.append("" if value is None else str(value))
+            html.append("<tr>" + "".join(
+                f'<td align="right">{c}</td>' if c and i >= 4 else f"<td>{escape(c) if c else '&nbsp;'}</td>"
+                for i, c in enumerate(cells)) + "</tr>\n")
+    html.append("</table></body></html>\n")
+    return "".join(html).encode("utf-8")

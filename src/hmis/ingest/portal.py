@@ -16,6 +16,16 @@ reason, and nothing of it is written. The descriptor columns are a registry sour
 the registry does not list are kept in ``ref.portal_facility`` (and added to ``ref.facility``,
 marked as from the portal), and where registry and report disagree the difference is listed
 in ``ref.registry_difference`` for the district to resolve.
+
+A pull may also be the district-level "Data ItemWise Report" (:mod:`hmis.ingest.portal_itemwise`):
+the district's own totals as the portal holds them, items in rows and areas in column groups.
+The kind is told by reading (:func:`read_pull`): the facility-wise reader first, then the
+item-wise one; a file neither reads is refused with both reasons. An item-wise pull writes no
+submissions: the values of each of its areas that is a district of the registry (by LGD code,
+else by name; block columns are not kept) go to ``ingest.portal_district_value``, and the
+ledger row says ``report_kind = 'district item-wise'``. The marts build reconciles our totals
+with the latest such pull of each district, month and kind (monthly or financial year to
+date): a later pull supersedes an earlier one (``sql/marts/reconciliation.sql``).
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from datetime import datetime
 from psycopg2.extras import execute_values
 
 from hmis.ingest.parse import SubmissionError
+from hmis.ingest.portal_itemwise import ItemwiseReport, read_itemwise_report
 from hmis.ingest.portal_report import PortalReport, facility_type_code, read_portal_report, to_submission_csv
 from hmis.platform.landing import LandingStore
 from hmis.platform.store_layout import (
@@ -46,6 +57,29 @@ SQL = "ingest/portal.sql"
 
 # Fields compared between the registry and a report's descriptor columns.
 COMPARED = ("facility_type", "ownership", "block")
+FACILITY_WISE = "facility-wise"
+DISTRICT_ITEMWISE = "district item-wise"
+# Reader problems of an item-wise pull quoted in its ledger row before the rest are counted.
+MAX_QUOTED_PROBLEMS = 3
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()).rstrip(".")
+
+
+def read_pull(data: bytes, filename: str, max_bytes: int) -> PortalReport | ItemwiseReport:
+    """The pull read as the portal report it is: the facility-wise report, else the district's
+    Data ItemWise Report. Raises :class:`SubmissionError` with both readers' reasons, in one
+    line, when it is neither."""
+    try:
+        return read_portal_report(data, filename, max_bytes)
+    except SubmissionError as facility_wise:
+        try:
+            return read_itemwise_report(data, filename, max_bytes)
+        except SubmissionError as itemwise:
+            raise SubmissionError(
+                f"it is neither a facility-wise report ({_one_line(facility_wise)}) nor a district Data ItemWise "
+                f"Report ({_one_line(itemwise)})") from None
 
 
 def _ownership(printed: str | None) -> str | None:
@@ -110,7 +144,7 @@ def split_pulls(conn, store: LandingStore, as_of: datetime, run_id: str, max_byt
     with conn.cursor() as cur:
         cur.execute("SELECT key FROM ingest.portal_pull")
         seen = {row[0] for row in cur.fetchall()}
-    pulls = rejected = written = repeats = problems = 0
+    pulls = rejected = written = repeats = problems = itemwise = 0
     for obj in sorted(store.list(f"{PORTAL_PREFIX}/"), key=lambda o: o.key):
         if obj.key in seen or obj.key.endswith(".partial"):
             continue
@@ -123,11 +157,23 @@ def split_pulls(conn, store: LandingStore, as_of: datetime, run_id: str, max_byt
         data = store.read(obj.key)
         digest = hashlib.sha256(data).hexdigest()
         with conn, conn.cursor() as cur:
+            report = None
             try:
-                report = read_portal_report(data, name, max_bytes)
+                report = read_pull(data, name, max_bytes)
+                if isinstance(report, ItemwiseReport):
+                    districts = _store_itemwise(cur, report, obj.key, digest, pulled_at, run_id, as_of)
+                    itemwise += 1
+                    log.info("portal: %s is a Data ItemWise Report of %s for %s%s", obj.key,
+                             ", ".join(districts), report.period, " (financial year to date)" if report.cumulative
+                             else "")
+                    continue
             except SubmissionError as exc:
+                # An item-wise report that was read but names no district of ours is still that kind.
+                kind, as_on, periods = ((DISTRICT_ITEMWISE, report.status_as_on, [report.period])
+                                        if isinstance(report, ItemwiseReport) else (None, None, None))
                 cur.execute(statement(SQL, "record_pull"), (
-                    obj.key, digest, pulled_at, None, None, None, "rejected", f"{name}: {exc}", 0, 0, 0, run_id, as_of))
+                    obj.key, digest, pulled_at, as_on, kind, None, periods, "rejected", f"{name}: {exc}", 0, 0, 0,
+                    run_id, as_of))
                 rejected += 1
                 continue
             counts = {"rows": len(report.rows), "reported": 0, "written": 0}
@@ -162,14 +208,63 @@ def split_pulls(conn, store: LandingStore, as_of: datetime, run_id: str, max_byt
                 counts["written"] += 1
             written += counts["written"]
             cur.execute(statement(SQL, "record_pull"), (
-                obj.key, digest, pulled_at, report.data_as_on, "facility-wise", report.facility_type,
+                obj.key, digest, pulled_at, report.data_as_on, FACILITY_WISE, report.facility_type,
                 list(report.periods), "split", None, counts["rows"], counts["reported"], counts["written"],
                 run_id, as_of))
             pulls += 1
-    log.info("portal: %d pull(s) split, %d refused; %d facility-month version(s) written, %d unchanged, "
-             "%d refused", pulls, rejected, written, repeats, problems)
+    log.info("portal: %d pull(s) split, %d district item-wise pull(s) read, %d refused; %d facility-month "
+             "version(s) written, %d unchanged, %d refused", pulls, itemwise, rejected, written, repeats, problems)
     return {"portal_pulls": pulls, "portal_pulls_rejected": rejected, "portal_versions_written": written,
-            "portal_unchanged": repeats, "portal_rows_rejected": problems}
+            "portal_unchanged": repeats, "portal_rows_rejected": problems, "portal_itemwise_pulls": itemwise}
+
+
+def _registry_district(name: str, lgd: str | None, registry: list[tuple[str, str | None]]) -> str | None:
+    """The registry's district an area of an item-wise report is: the same LGD code, else (when
+    either side has no code) the same name. A block's column group matches no district."""
+    if lgd:
+        for district, code in registry:
+            if code and code == lgd:
+                return district
+    for district, code in registry:
+        if district.casefold() == name.casefold() and not (lgd and code):
+            return district
+    return None
+
+
+def _store_itemwise(cur, report: ItemwiseReport, key: str, digest: str, pulled_at: datetime, run_id: str,
+                    now: datetime) -> list[str]:
+    """Keep the values of the report's districts and record the pull; return the districts.
+
+    Raises :class:`SubmissionError` (before anything is written) when no area of the report is
+    a district of the registry."""
+    cur.execute(statement(SQL, "registry_districts"))
+    registry = cur.fetchall()
+    areas: dict[tuple[str, str | None], str] = {}
+    for name, lgd in report.areas:
+        district = _registry_district(name, lgd, registry)
+        if district is not None and district not in areas.values():
+            areas[(name, lgd)] = district
+    if not areas:
+        printed = ", ".join(f"{name}({lgd})" if lgd else name for name, lgd in report.areas[:6])
+        more = ", …" if len(report.areas) > 6 else ""
+        raise SubmissionError(
+            f"the Data ItemWise Report names no district of the facility registry (its areas: {printed}{more}); "
+            "download the report of the district itself (its first column group is the district)")
+    rows = [(key, areas[(v.area, v.lgd)], v.lgd, v.area, report.period, report.financial_year, report.cumulative,
+             v.item_code, v.sub_item, v.column, v.value)
+            for v in report.values if (v.area, v.lgd) in areas]
+    reason = None
+    if report.problems:
+        quoted = "; ".join(" ".join(p.split()) for p in report.problems[:MAX_QUOTED_PROBLEMS])
+        more = len(report.problems) - MAX_QUOTED_PROBLEMS
+        reason = (f"read with {len(report.problems)} problem(s), those cells or rows left out: {quoted}"
+                  + (f"; … and {more} more" if more > 0 else ""))
+    cur.execute(statement(SQL, "record_pull"), (
+        key, digest, pulled_at, report.status_as_on, DISTRICT_ITEMWISE, None, [report.period], "split", reason,
+        0, 0, 0, run_id, now))
+    if rows:
+        execute_values(cur, statement(SQL, "record_district_values"), rows, page_size=1000)
+    return sorted(set(areas.values()))
 
 
 def _record_problem(cur, store: LandingStore, key: str, facility_id: str, row, source: str, pulled_at: datetime,

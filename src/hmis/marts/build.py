@@ -6,6 +6,11 @@ block-periods whose fingerprint changed are aggregated from the facts again; the
 rows are summed from block rows and the state rows from district rows, all in one
 transaction: a reader sees the old or the new numbers, never a mix. Every row carries
 ``built_at`` and the ``ledger_state`` fingerprint it was built from.
+
+The same transaction reconciles the rebuilt district-periods with the HMIS portal's own
+figures (``marts.portal_reconciliation``, ``sql/marts/reconciliation.sql``). The latest
+district item-wise pull of a district-period is part of its blocks' fingerprints, so a new
+pull rebuilds that district-period (and is reported as changed) even when no submission did.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from psycopg2.extras import execute_values
 
 from hmis.marts.catalog import load_catalog
 from hmis.platform.settings import PACKAGE_DIR
-from hmis.platform.warehouse import sql_file
+from hmis.platform.warehouse import sql_file, statement
+from hmis.reference.formats import load_catalogue
 
 INDICATORS_FILE = PACKAGE_DIR / "reference" / "indicators.yaml"
 # The marts this build rebuilds, from the list of marts (src/hmis/marts/marts.yaml).
 MART_TABLES = tuple(table.name for table in load_catalog().rebuilt)
+RECONCILIATION_SQL = "marts/reconciliation.sql"
 
 
 def load_indicators(path: Path = INDICATORS_FILE) -> list[dict]:
@@ -43,7 +50,7 @@ def _definitions_digest(conn) -> str:
     """Changes to the mart SQL, the indicators, the population or the formats' expected items
     (they decide facilities_expected) rebuild every district."""
     digest = hashlib.sha256()
-    for name in ("marts/rebuild.sql", "marts/indicators.sql", "marts/fingerprint.sql"):
+    for name in ("marts/rebuild.sql", "marts/indicators.sql", "marts/fingerprint.sql", RECONCILIATION_SQL):
         digest.update(sql_file(name).encode())
     digest.update(INDICATORS_FILE.read_bytes())
     with conn.cursor() as cur:
@@ -56,9 +63,19 @@ def _definitions_digest(conn) -> str:
     return digest.hexdigest()
 
 
-def changed_blocks(conn, periods: list[str]) -> list[tuple[str, str, str, str | None]]:
+def _with_pulls(current: dict[tuple[str, str, str], str], pulls: dict[tuple[str, str], str]) -> None:
+    """Fold each district-period's latest portal item-wise pull(s) into its blocks' fingerprints."""
+    for (district, block, period), state in current.items():
+        keys = pulls.get((district, period))
+        if keys:
+            current[(district, block, period)] = hashlib.sha256(f"{state}|portal:{keys}".encode()).hexdigest()
+
+
+def changed_blocks(conn, periods: list[str], as_of: datetime | None = None) -> list[tuple[str, str, str, str | None]]:
     """(district, block, period, new fingerprint) for every block-period whose inputs
-    changed, and (district, block, period, None) for one that no longer has facilities."""
+    changed, and (district, block, period, None) for one that no longer has facilities.
+    A district-period's inputs include its latest item-wise portal pull made by ``as_of``
+    (any pull when None)."""
     definitions = _definitions_digest(conn)
     with conn.cursor() as cur:
         # A run changes thousands of ledger and status rows; planned on stale statistics
@@ -68,6 +85,8 @@ def changed_blocks(conn, periods: list[str]) -> list[tuple[str, str, str, str | 
         conn.commit()
         cur.execute(sql_file("marts/fingerprint.sql"), {"periods": periods, "definitions": definitions})
         current = {(d, b, p): s for d, b, p, s in cur.fetchall()}
+        cur.execute(statement(RECONCILIATION_SQL, "pulls"), {"periods": periods, "as_of": as_of})
+        _with_pulls(current, {(d, p): keys for d, p, keys in cur.fetchall()})
         cur.execute("SELECT district, block, period, ledger_state FROM marts.block_build_state WHERE period = ANY(%s)",
                     (periods,))
         built = {(d, b, p): s for d, b, p, s in cur.fetchall()}
@@ -78,7 +97,7 @@ def changed_blocks(conn, periods: list[str]) -> list[tuple[str, str, str, str | 
 
 def rebuild(conn, periods: list[str], built_at: datetime) -> dict:
     """Rebuild what changed among ``periods``; return what was rebuilt and row counts."""
-    touched = changed_blocks(conn, periods)
+    touched = changed_blocks(conn, periods, built_at)
     if not touched:
         return {"changed": [], "rows": {}}
     indicators = load_indicators()
@@ -99,6 +118,8 @@ def rebuild(conn, periods: list[str], built_at: datetime) -> dict:
                 "population_rate": ind.get("population_rate"), "population_unit": ind.get("population_unit"),
                 "factor": ind.get("factor", 1), "built_at": built_at,
             })
+        cur.execute(statement(RECONCILIATION_SQL, "rebuild"),
+                    {"built_at": built_at, "anchor": load_catalogue().anchor})
         rows = {}
         for table in MART_TABLES:
             cur.execute(sql.SQL("SELECT count(*) FROM {} WHERE period = ANY(%s)").format(sql.Identifier("marts", table)),

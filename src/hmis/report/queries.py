@@ -2,7 +2,9 @@
 
 Every value is a bound parameter. Tables that later migrations add (the registration gap,
 ultrasound compliance, disease signals) are looked up with ``to_regclass`` first: when one
-is absent its section is ``None`` and the page says so instead of failing.
+is absent its section is ``None`` and the page says so instead of failing. The reconciliation
+with the HMIS portal is ``None`` both when its mart is absent and when no item-wise report of
+the district and month was pulled: its section is shown only where a reconciliation exists.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ REGISTRATION_GAP_TABLE = "compliance.registration_gap"
 ULTRASOUND_TABLE = "marts.ultrasound_compliance"
 SIGNALS_TABLE = "marts.disease_signals"
 BLOCK_MONTHLY_TABLE = "marts.block_monthly"
+RECONCILIATION_TABLE = "marts.portal_reconciliation"
 
 
 class ReportInputError(ValueError):
@@ -85,6 +88,30 @@ class Signal:
     alarm: bool | None
 
 
+@dataclass(frozen=True)
+class ReconciliationRow:
+    """One item whose figure differs between our totals and the portal's (status not ``match``)."""
+
+    item_code: str
+    disaggregation: str
+    ours: int | None
+    portal: int | None
+    difference: int           # ours − portal, an empty side counting as 0
+    status: str               # differs, only_ours or only_portal
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The district-month against one portal pull: a monthly report, or a cumulative one."""
+
+    basis: str                # month | financial_year_to_date
+    pull_key: str
+    status_as_on: datetime | None
+    compared: int             # items compared
+    matching: int             # of which equal
+    rows: list[ReconciliationRow]
+
+
 @dataclass
 class ReportData:
     """Everything one district-month page needs; ``None`` sections are tables not built yet."""
@@ -108,6 +135,8 @@ class ReportData:
     # (area_level, area, item_code, period) -> accepted cases, for months the signals mart skips
     disease_counts: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     missing_tables: list[str] = field(default_factory=list)
+    # None: no reconciliation with the HMIS portal for the district-month (no pull, or no mart)
+    reconciliation: list[Reconciliation] | None = None
 
 
 def _float(value: Decimal | float | None) -> float | None:
@@ -239,6 +268,25 @@ def _load_optional(cur, data: ReportData) -> None:
         _load_disease_counts(cur, data)
     else:
         data.missing_tables.append(SIGNALS_TABLE)
+    if table_exists(cur, RECONCILIATION_TABLE):
+        _load_reconciliation(cur, data)
+
+
+def _load_reconciliation(cur, data: ReportData) -> None:
+    """The month's reconciliations with the portal (monthly first), their differences kept."""
+    cur.execute(statement(SQL, "portal_reconciliation"), (data.district, data.period))
+    found: dict[str, dict] = {}
+    for basis, pull_key, as_on, item, disaggregation, ours, portal, difference, status in cur.fetchall():
+        entry = found.setdefault(basis, {"pull_key": pull_key, "as_on": as_on, "compared": 0, "matching": 0,
+                                         "rows": []})
+        entry["compared"] += 1
+        if status == "match":
+            entry["matching"] += 1
+        else:
+            entry["rows"].append(ReconciliationRow(item, disaggregation, ours, portal, difference, status))
+    if found:
+        data.reconciliation = [Reconciliation(basis, e["pull_key"], e["as_on"], e["compared"], e["matching"],
+                                              e["rows"]) for basis, e in found.items()]
 
 
 def _load_disease_counts(cur, data: ReportData) -> None:

@@ -19,13 +19,15 @@ from markupsafe import Markup
 from hmis.reference.diseases import display_names
 from hmis.reference.periods import REPORTING_TZ
 from hmis.report.charts import Series, line_chart, percent, period_label, signal_chart, sparkline, sparkline_floor
-from hmis.report.queries import Rates, ReportData, Signal
+from hmis.report.queries import Rates, Reconciliation, ReportData, Signal
 
 # The tiles of the summary, and the legend of the heatmap (every status a cell can have).
 SUMMARY_STATUSES = ("on_time", "late", "missing", "rejected", "pending")
 HEATMAP_STATUSES = ("on_time", "late", "missing", "rejected", "pending", "none")
 # Facilities listed as "whom to call": no accepted report for the month.
 OUTSTANDING_STATUSES = ("missing", "rejected")
+# How an item can differ from the portal's figure, in the order the section counts them.
+RECONCILIATION_STATUSES = ("differs", "only_ours", "only_portal")
 
 
 def _plain(value: Any) -> Any:
@@ -280,6 +282,48 @@ def _status_key(data: ReportData, facility_id: str, period: str) -> str:
     return status.status if status else "none"
 
 
+def _code_key(code: str) -> tuple:
+    """An item code in the formats' order: 1.1 < 1.1.1 < 1.2 < 10.1; letters after digits."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in code.split("."))
+
+
+def _signed(value: int) -> str:
+    return f"+{value:,}" if value > 0 else (f"−{-value:,}" if value < 0 else "0")
+
+
+def _figure(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def _compared(data: ReportData, found: Reconciliation) -> dict[str, Any]:
+    rows = []
+    for row in sorted(found.rows, key=lambda r: (_code_key(r.item_code), r.disaggregation)):
+        name, name_hi = data.item_names.get(row.item_code, (None, None))
+        rows.append({"item_code": row.item_code,
+                     "sub_item": None if row.disaggregation == "TOTAL" else row.disaggregation,
+                     "name": name or "", "name_hi": name_hi if name_hi and name_hi != name else None,
+                     "ours": _figure(row.ours), "portal": _figure(row.portal),
+                     "difference": _signed(row.difference), "status": row.status})
+    return {
+        "basis": found.basis,
+        "pull": found.pull_key.rsplit("/", 1)[-1].split("__", 1)[-1],
+        "status_as_on": _local(found.status_as_on) if found.status_as_on else None,
+        "compared": found.compared,
+        "matching": found.matching,
+        "counts": {status: sum(r.status == status for r in found.rows) for status in RECONCILIATION_STATUSES},
+        "rows": rows,
+    }
+
+
+def reconciliation(data: ReportData) -> dict[str, Any]:
+    """Our totals against the HMIS portal's: per report pulled (the month, the financial year to
+    date) the items that differ. ``available`` is false when there is no reconciliation for the
+    district-month (no item-wise report pulled, or no mart): the page then leaves the section out."""
+    found = data.reconciliation or []
+    return {"available": bool(found), "district": data.district, "period": data.period,
+            "reports": [_compared(data, r) for r in found]}
+
+
 def footer(data: ReportData) -> dict[str, Any]:
     return {"missing_tables": list(data.missing_tables), "as_of": _local(data.as_of)}
 
@@ -289,6 +333,6 @@ def page(data: ReportData) -> dict[str, Any]:
     return {
         "header": header(data), "summary": summary(data), "block_rates": block_rates(data), "trend": trend(data),
         "outstanding": outstanding(data), "signals": disease_signals(data), "ultrasound": ultrasound(data),
-        "registration_gap": registration_gap(data), "heatmap": heatmap(data), "footer": footer(data),
-        "charts": Charts(),
+        "registration_gap": registration_gap(data), "reconciliation": reconciliation(data),
+        "heatmap": heatmap(data), "footer": footer(data), "charts": Charts(),
     }
