@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import time
 from datetime import datetime, timedelta
 
@@ -19,7 +20,7 @@ from hmis.report.page import write_report
 from hmis_dev.airflow_runtime import output_to, run_dag, start_embedded_warehouse
 from hmis_dev.demo.generator import generate
 from hmis_dev.demo.population import write_population
-from hmis_dev.demo.portal import portal_month
+from hmis_dev.demo.portal import itemwise_report_html, portal_month
 from hmis_dev.services.smtp_sink import SmtpSink, read_message
 
 HISTORY_MONTHS = 9  # earlier months loaded first, so outliers and disease signals have baselines
@@ -54,6 +55,29 @@ def ladder_run_dates(settings: Settings, period: str, as_of: datetime) -> list[d
     return sorted(set(dates))
 
 
+# Items the demo's portal report holds differently from the district's files: (element, change).
+PORTAL_DIFFERENCES = (("1.1", +7), ("14.2.1", -120))
+
+
+def district_itemwise(folder, truth, period: str, due_day: int):
+    """Write the portal's district Data ItemWise report of ``period`` from the demo's own
+    figures (summed over the facilities' accepted values), with :data:`PORTAL_DIFFERENCES`
+    planted; return the file and the moment it was pulled (three days after the due date)."""
+    totals: dict[tuple[str, str], int] = {}
+    for (_facility, p), values in truth.values.items():
+        if p != period:
+            continue
+        for (element, disaggregation), value in values.items():
+            if isinstance(value, int) and ":" not in element:
+                totals[(element, disaggregation)] = totals.get((element, disaggregation), 0) + value
+    for element, change in PORTAL_DIFFERENCES:
+        totals[(element, "TOTAL")] = totals.get((element, "TOTAL"), 0) + change
+    moment = (due_at(period, due_day) + timedelta(days=3)).astimezone(REPORTING_TZ).replace(hour=10, minute=0)
+    path = folder / f"Hisar Data ItemWise {period}.xls"
+    path.write_bytes(itemwise_report_html(period, totals, moment))
+    return path, moment
+
+
 def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int) -> int:
 
     started = time.monotonic()
@@ -74,6 +98,7 @@ def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int)
     # HMIS portal: one facility-wise report, handed over with `hmis portal-import` (as the
     # runbook says), whatever the date the demo is run on.
     portal_period = [p for p in truth.periods if due_at(p, settings.due_day) < as_of][-1]
+    shutil.rmtree(landing / "portal", ignore_errors=True)   # an earlier demo's pulls
     html, data_as_on, carried = portal_month(landing, truth, "PHC", portal_period, seed)
     report_file = settings.var_dir / "demo" / f"PHC Hisar {portal_period}.xls"
     report_file.write_bytes(html)
@@ -81,6 +106,12 @@ def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int)
           "handed over with `hmis portal-import`:")
     with contextlib.redirect_stdout(io.StringIO()) as said:
         hmis(["portal-import", str(report_file)])
+    print(f"    {said.getvalue().strip()}")
+    # The portal's district Data ItemWise report of the same month, for reconciliation: as the
+    # portal would print our own totals, except two items it holds differently.
+    itemwise_file, moment = district_itemwise(settings.var_dir / "demo", truth, portal_period, settings.due_day)
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        hmis(["portal-import", str(itemwise_file), "--pulled-at", moment.isoformat()])
     print(f"    {said.getvalue().strip()}")
     before = len(list(mail_dir.glob("*.eml"))) if mail_dir.exists() else 0
     run_log = settings.var_dir / "demo" / "airflow-run.log"
@@ -153,7 +184,7 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
                 (periods,),
             )
             ultrasound = cur.fetchall()
-            cur.execute("""SELECT key, status, reason, facility_months, reported, new_versions
+            cur.execute("""SELECT key, status, reason, facility_months, reported, new_versions, report_kind
                              FROM ingest.portal_pull ORDER BY key""")
             pulls = cur.fetchall()
             cur.execute("""SELECT status, count(*) FROM ingest.file WHERE key LIKE %s GROUP BY 1 ORDER BY 1""",
@@ -161,6 +192,12 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
             from_portal = cur.fetchall()
             cur.execute("SELECT count(*) FROM ref.registry_difference")
             differences = cur.fetchone()[0]
+            cur.execute("""SELECT period, item_code, our_value, portal_value, difference, status
+                             FROM marts.portal_reconciliation WHERE status <> 'match'
+                            ORDER BY period, basis, item_code LIMIT 8""")
+            reconciled = cur.fetchall()
+            cur.execute("SELECT count(*) FILTER (WHERE status = 'match'), count(*) FROM marts.portal_reconciliation")
+            matched = cur.fetchone()
         conn.rollback()
 
         report_path = write_report(conn, settings.reports_dir, "Hisar", periods[-1], truth.as_of)
@@ -181,11 +218,19 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
         lines.append("")
     if pulls:
         lines.append("HMIS portal pulls (ingest.portal_pull):")
-        lines += [f"  {key}: {status}{f' ({reason})' if reason else ''}; {rows} facility rows, {reported} with data, "
-                  f"{new} new submission(s)" for key, status, reason, rows, reported, new in pulls]
+        lines += [f"  {key}: {status}{f' ({reason[:160]})' if reason else ''}; "
+                  + (f"{rows} facility rows, {reported} with data, {new} new submission(s)"
+                     if kind == "facility-wise" else f"{kind} report, for reconciliation")
+                  for key, status, reason, rows, reported, new, kind in pulls]
         lines.append(f"  their facility-months in the file ledger: "
                      f"{', '.join(f'{n} {status}' for status, n in from_portal) or 'none yet'}; "
                      f"{differences} registry/portal difference(s) in ref.registry_difference")
+        lines.append("")
+    if matched[1]:
+        lines.append(f"reconciliation with the portal's district report (marts.portal_reconciliation): "
+                     f"{matched[0]} of {matched[1]} items agree; the others:")
+        lines += [f"  {period} item {item}: ours {ours}, portal {theirs} ({diff:+}; {status})"
+                  for period, item, ours, theirs, diff, status in reconciled]
         lines.append("")
     lines.append(f"values in the warehouse: {total_values:,} (facts.monthly_value)")
     if rejections:
