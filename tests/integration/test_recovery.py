@@ -134,9 +134,18 @@ def backends(stage: str, as_of: datetime = AS_OF) -> list[tuple]:
                     WHERE datname = current_database() AND application_name = %s""", (name,))
 
 
+def without_comments(query: str) -> str:
+    """A statement's text without its leading ``--`` comment lines (named statements in sql/
+    keep the comments written above them, and PostgreSQL shows the text as sent)."""
+    lines = query.lstrip().splitlines()
+    while lines and lines[0].lstrip().startswith("--"):
+        lines.pop(0)
+    return "\n".join(lines).lstrip()
+
+
 def inserting_and_blocked(as_of: datetime = AS_OF) -> list[tuple]:
     return [b for b in backends("load", as_of)
-            if b[1] == "Lock" and b[3].lstrip().startswith("INSERT INTO facts.monthly_value")]
+            if b[1] == "Lock" and without_comments(b[3]).startswith("INSERT INTO facts.monthly_value")]
 
 
 class Worker:
@@ -161,19 +170,25 @@ class Worker:
 
 def hold_a_row_the_load_will_write():
     """An open transaction with an uncommitted facts row whose key the load is about to write
-    (the last staged row of a file that will win), so the load's INSERT stops there."""
+    (the last staged row of a file that will win), so the load's INSERT stops there. Facts are
+    keyed by data element and disaggregation, so the staged code is placed by the file's format
+    on its element, and its sub-item (none: TOTAL) is the disaggregation."""
     conn = connect()
     with conn.cursor() as cur:
-        cur.execute("""SELECT s.file_id, f.facility_id, f.period, s.item_code
+        cur.execute("""SELECT s.file_id, f.facility_id, f.period, i.data_element,
+                              CASE WHEN coalesce(s.sub_item, '') IN ('', 'TOTAL') THEN 'TOTAL' ELSE s.sub_item END
                          FROM ingest.staged_value s JOIN ingest.file f USING (file_id)
+                         JOIN ref.format_item i ON i.format_id = f.format_id AND i.item_code = s.item_code
                         WHERE f.status = 'accepted' AND NOT EXISTS (
                               SELECT 1 FROM ingest.file g WHERE g.facility_id = f.facility_id
                                  AND g.period = f.period AND g.file_id <> f.file_id
                                  AND g.status IN ('accepted', 'loaded'))
                         ORDER BY s.ctid DESC LIMIT 1""")
-        file_id, facility, period, item = cur.fetchone()
-        cur.execute("""INSERT INTO facts.monthly_value (facility_id, period, item_code, value, file_id, loaded_at)
-                       VALUES (%s, %s, %s, 0, %s, %s)""", (facility, period, item, file_id, AS_OF))
+        file_id, facility, period, element, disaggregation = cur.fetchone()
+        cur.execute("""INSERT INTO facts.monthly_value (facility_id, period, item_code, disaggregation, value,
+                                                        file_id, loaded_at)
+                       VALUES (%s, %s, %s, %s, 0, %s, %s)""",
+                    (facility, period, element, disaggregation, file_id, AS_OF))
     return conn
 
 
@@ -397,8 +412,9 @@ def test_a_backfill_reproduces_its_date_and_leaves_the_latest_state_intact(wareh
         "SELECT facility_id, period, status FROM compliance.facility_status WHERE period = %s", (PERIOD,)))
     assert status == {k: v for k, v in known_then.status.items() if k[1] == PERIOD}
     loaded: dict = {}
-    for f, p, item, value in rows("SELECT facility_id, period, item_code, value FROM facts.monthly_value"):
-        loaded.setdefault((f, p), {})[item] = value
+    for f, p, element, sub, value, text in rows(
+            "SELECT facility_id, period, item_code, disaggregation, value, value_text FROM facts.monthly_value"):
+        loaded.setdefault((f, p), {})[(element, sub)] = value if value is not None else text
     assert loaded == known_then.values
 
     # Then the regular run, a backfill of the past date again, and the regular run again.

@@ -381,8 +381,13 @@ def _cell_text(value, column: str) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (datetime, date)):
-        # Excel turns a typed 2026-10 into the date 1 October 2026.
-        return f"{value.year:04d}-{value.month:02d}" if column == "period" else value.isoformat()
+        # Excel turns a typed 2026-10 into the date 1 October 2026, and a typed date of last
+        # supply (12/10/2026) into a date cell: give each back as the format writes it.
+        if column == "period":
+            return f"{value.year:04d}-{value.month:02d}"
+        if column == "value":
+            return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+        return value.isoformat()
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
             return str(int(value))

@@ -44,9 +44,11 @@ def file_values(frame: pd.DataFrame, files: pd.DataFrame, registry: pd.DataFrame
     elements each file holds at all (numbers, statuses and dates alike).
     """
     placed = frame[frame["element"].notna()]
-    present = pd.crosstab(placed["file_id"], placed["element"]).gt(0)
+    # Vectorised: a pivot with a Python aggregate cost most of this function at 300 items a file.
+    present = placed.groupby(["file_id", "element"]).size().unstack(fill_value=0).gt(0)
     numeric = frame[(frame["disaggregation"] == TOTAL) & frame["element"].notna()].dropna(subset=["value"])
-    month = numeric.pivot_table(index="file_id", columns="element", values="value", aggfunc="last")
+    month = (numeric.drop_duplicates(["file_id", "element"], keep="last")
+             .pivot(index="file_id", columns="element", values="value"))
     month = month.reindex(files["file_id"].astype("int64"))
     fytd = month.copy()
     if history is not None and not history.empty:
