@@ -46,7 +46,7 @@ def portal_report_html(facility_type: str, period: str, facilities: Sequence[Fac
     printed = PRINTED_TYPES[facility_type]
     width = len(DESCRIPTORS) + len(items)
     month = _month(period)
-    html = [f'<html><head><meta charset="utf-8"></head><body><table border="1">\n',
+    html = ['<html><head><meta charset="utf-8"></head><body><table border="1">\n',
             f'<tr><td colspan="{width}"><b>Monthly Data Item Wise Report Across Facility From {month} To {month}'
             f'</b></td></tr>\n',
             f'<tr><td colspan="{width}">Data as on {data_as_on.day} {data_as_on:%B %Y %I:%M:%S %p}</td></tr>\n']

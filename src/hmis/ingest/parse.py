@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
+import warnings
 import zipfile
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import pandas as pd
@@ -395,27 +396,41 @@ def _cell_text(value, column: str) -> str:
     return str(value)
 
 
+@contextmanager
+def open_worksheets(data: bytes, max_bytes: int, *, read_again: str = "save it again in Excel as .xlsx",
+                    max_sheets: int = XLSX_MAX_SHEETS, one_sheet: str = "send one facility's month on one sheet"):
+    """The worksheets of an uploaded workbook, read-only and never evaluating a formula: the
+    archive's expansion is checked before anything is inflated, a damaged workbook or one with
+    too many sheets is refused (``read_again`` and ``one_sheet`` finish those sentences), and
+    the workbook is closed afterwards. Every reader of workbooks opens them here."""
+    _open_workbook_archive(data, max_bytes)
+    import openpyxl  # only a workbook needs it
+
+    with warnings.catch_warnings():
+        # Portal workbooks have no default style, which openpyxl warns about on every read.
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+            raise SubmissionError(f"the Excel workbook could not be read ({type(exc).__name__}); {read_again}") from None
+        try:
+            sheets = workbook.worksheets
+            if len(sheets) > max_sheets:
+                raise SubmissionError(f"the workbook has {len(sheets)} sheets (at most {max_sheets}); {one_sheet}")
+            yield sheets
+        finally:
+            workbook.close()
+
+
 def _xlsx_records(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> list[tuple]:
     """Parse an Excel workbook holding the long table on one sheet.
 
     The sheet is the one whose header row (within its first rows) names the four columns;
     row numbers in messages are Excel's. Formula cells are refused, never evaluated.
     """
-    _open_workbook_archive(data, max_bytes)
-    import openpyxl  # only a workbook needs it
-
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-        raise SubmissionError(f"the Excel workbook could not be read ({type(exc).__name__}); "
-                              "save it again in Excel as .xlsx") from None
-    try:
-        sheets = workbook.worksheets
+    with open_worksheets(data, max_bytes) as sheets:
         if not sheets:
             raise SubmissionError("the workbook has no worksheet; put the month's report on one sheet")
-        if len(sheets) > XLSX_MAX_SHEETS:
-            raise SubmissionError(f"the workbook has {len(sheets)} sheets (at most {XLSX_MAX_SHEETS}); "
-                                  "send one facility's month on one sheet")
         found = []
         for number, sheet in enumerate(sheets, start=1):
             for row_no, cells in enumerate(sheet.iter_rows(max_row=XLSX_HEADER_SEARCH_ROWS, max_col=50,
@@ -445,8 +460,6 @@ def _xlsx_records(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> list[tuple]:
                 if row_no > XLSX_MAX_ROWS:
                     raise SubmissionError(f"the sheet has data beyond row {XLSX_MAX_ROWS:,}; a monthly report is far shorter")
                 rows.append((row_no, texts))
-    finally:
-        workbook.close()
     if not rows:
         raise SubmissionError("the sheet has a header row but no data rows")
     return _records(rows, positions, "row")

@@ -30,12 +30,11 @@ import csv
 import io
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from html.parser import HTMLParser
 
-from hmis.ingest.parse import SubmissionError, _decode, _open_workbook_archive, _screen, redact
+from hmis.ingest.parse import SubmissionError, _decode, _screen, open_worksheets, redact
 from hmis.reference.formats import STOCK_SUB_ITEMS, TOTAL, format_title, load_catalogue
 from hmis.reference.periods import REPORTING_TZ, format_period
 
@@ -289,41 +288,26 @@ def _csv_grids(text: str) -> list[_Grid]:
 
 
 def _xlsx_grids(data: bytes, max_bytes: int) -> list[_Grid]:
-    _open_workbook_archive(data, max_bytes)
-    import openpyxl  # only a workbook needs it
-
-    with warnings.catch_warnings():
-        # The portal's workbooks have no default style, which openpyxl warns about on every read.
-        warnings.simplefilter("ignore", UserWarning)
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-            raise SubmissionError(f"the Excel workbook could not be read ({type(exc).__name__}); "
-                                  "download the report again or save it again in Excel as .xlsx") from None
-        try:
-            sheets = workbook.worksheets
-            if len(sheets) > MAX_SHEETS:
-                raise SubmissionError(f"the workbook has {len(sheets)} sheets (at most {MAX_SHEETS}); "
-                                      "send the report as the portal gives it, on one sheet")
-            grids = []
-            for sheet in sheets:
-                # The portal's sheets declare the size "A1", which would hide all but one column.
-                sheet.reset_dimensions()
-                rows = []
-                for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-                    if number > MAX_ROWS:
-                        raise SubmissionError(f"the sheet has more than {MAX_ROWS:,} rows; "
-                                              "a district report has about 550")
-                    cells = list(cells)
-                    if len(cells) > MAX_COLUMNS:
-                        if any(cell not in (None, "") for cell in cells[MAX_COLUMNS:]):
-                            raise SubmissionError(f"row {number} has cells beyond column {MAX_COLUMNS:,}; "
-                                                  "a district report has a few hundred columns")
-                        cells = cells[:MAX_COLUMNS]
-                    rows.append((number, cells))
-                grids.append(_Grid(rows, "row"))
-        finally:
-            workbook.close()
+    grids = []
+    with open_worksheets(data, max_bytes, max_sheets=MAX_SHEETS,
+                         read_again="download the report again or save it again in Excel as .xlsx",
+                         one_sheet="send the report as the portal gives it, on one sheet") as sheets:
+        for sheet in sheets:
+            # The portal's sheets declare the size "A1", which would hide all but one column.
+            sheet.reset_dimensions()
+            rows = []
+            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if number > MAX_ROWS:
+                    raise SubmissionError(f"the sheet has more than {MAX_ROWS:,} rows; "
+                                          "a district report has about 550")
+                cells = list(cells)
+                if len(cells) > MAX_COLUMNS:
+                    if any(cell not in (None, "") for cell in cells[MAX_COLUMNS:]):
+                        raise SubmissionError(f"row {number} has cells beyond column {MAX_COLUMNS:,}; "
+                                              "a district report has a few hundred columns")
+                    cells = cells[:MAX_COLUMNS]
+                rows.append((number, cells))
+            grids.append(_Grid(rows, "row"))
     return grids
 
 

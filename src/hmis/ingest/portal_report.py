@@ -78,15 +78,14 @@ from hmis.ingest.parse import (
     MAX_CELL_CHARS,
     REQUIRED_COLUMNS,
     XLSX_MAX_ROWS,
-    XLSX_MAX_SHEETS,
     SubmissionError,
     _cell_text,
     _csv_rows,
     _decode,
     _is_workbook,
-    _open_workbook_archive,
     _screen,
     _sniff,
+    open_worksheets,
     redact,
 )
 from hmis.reference.periods import REPORTING_TZ, format_period
@@ -478,21 +477,9 @@ def _xlsx_text(value) -> str:
 
 def _xlsx_grid(data: bytes, max_bytes: int) -> list[tuple[int, list[str]]]:
     """The sheet of a workbook that holds the report, with Excel's row numbers."""
-    _open_workbook_archive(data, max_bytes)
-    import openpyxl  # only a workbook needs it
-
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-        raise SubmissionError(f"the Excel workbook could not be read ({type(exc).__name__}); "
-                              "save it again in Excel as .xlsx") from None
-    try:
-        sheets = workbook.worksheets
+    with open_worksheets(data, max_bytes, one_sheet="send the report's sheet alone") as sheets:
         if not sheets:
             raise SubmissionError("the workbook has no worksheet; it is not the portal's report")
-        if len(sheets) > XLSX_MAX_SHEETS:
-            raise SubmissionError(f"the workbook has {len(sheets)} sheets (at most {XLSX_MAX_SHEETS}); "
-                                  "send the report's sheet alone")
         found = []
         for sheet in sheets:
             sheet.reset_dimensions()   # rows as long as their cells go, not padded to a declared size
@@ -514,8 +501,6 @@ def _xlsx_grid(data: bytes, max_bytes: int) -> list[tuple[int, list[str]]]:
                 if number > MAX_ROWS:
                     raise SubmissionError(f"the sheet has data beyond row {MAX_ROWS:,}; a district's report is far shorter")
                 grid.append((number, texts))
-    finally:
-        workbook.close()
     return grid
 
 

@@ -26,8 +26,8 @@ from hmis.platform.landing import LandingStore
 from hmis.platform.store_layout import KeyLayoutError, parse_key, period_prefix, quarantine_key
 from hmis.platform.warehouse import copy_csv, csv_lines, statement
 from hmis.quality.feedback import resolve_superseded, write_feedback
-from hmis.quality.items import file_formats
 from hmis.quality.findings import BatchOutcome, Finding
+from hmis.quality.items import file_formats
 from hmis.quality.runner import SuiteRunner, history_periods, validate_batch
 from hmis.reference.diseases import disease_elements
 from hmis.reference.periods import is_period

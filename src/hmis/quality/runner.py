@@ -27,10 +27,10 @@ import pandas as pd
 
 from hmis.quality.findings import BatchOutcome, Finding
 from hmis.quality.items import expected_elements, file_formats, item_lookup, place_rows, typical_max
-from hmis.reference.formats import TOTAL, format_title
 from hmis.quality.outliers import score_rows
 from hmis.quality.rule_findings import file_check_findings, file_values
 from hmis.quality.rules import RuleSet, evaluate
+from hmis.reference.formats import TOTAL, format_title
 from hmis.reference.periods import financial_year, period_end, period_start, shift_period
 
 log = logging.getLogger(__name__)

@@ -61,10 +61,10 @@ def test_dhis2_data_value_set():
 
 
 def test_csv_with_a_sub_item_column_keeps_each_stock_row_apart():
-    data = ("item_code,value,sub_item,period,facility_id\n"
-            "17.1,40,1. Balance From Previous Month,2026-10,HR-HIS-0001\n"
-            "17.1,15,2. Stocks Received,2026-10,HR-HIS-0001\n"
-            "1.1,12,,2026-10,HR-HIS-0001\n").encode()
+    data = (b"item_code,value,sub_item,period,facility_id\n"
+            b"17.1,40,1. Balance From Previous Month,2026-10,HR-HIS-0001\n"
+            b"17.1,15,2. Stocks Received,2026-10,HR-HIS-0001\n"
+            b"1.1,12,,2026-10,HR-HIS-0001\n")
     frame = parse_csv(data)
     assert frame[["item_code", "value_raw", "sub_item"]].values.tolist() == [
         ["17.1", "40", "1. Balance From Previous Month"], ["17.1", "15", "2. Stocks Received"], ["1.1", "12", ""]]

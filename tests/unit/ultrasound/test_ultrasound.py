@@ -1,6 +1,5 @@
 """Ultrasound line lists: each RCH-ID expectation, pseudonyms, the key, compliance."""
 
-import csv
 import hashlib
 import hmac
 import os
