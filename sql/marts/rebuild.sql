@@ -51,12 +51,13 @@ SELECT f.state, f.district, f.block, t.period, v.item_code, v.disaggregation, f.
           f.is_ayush, t.ledger_state;
 
 -- Expected facilities per item and split: the expected reporters whose format holds the item.
+-- Reporters are counted per split first (a few rows per block), then spread over the items of
+-- the split's facility type, rather than joining every facility with its ~300 items.
 CREATE TEMPORARY TABLE item_expected ON COMMIT DROP AS
-SELECT s.district, s.block, s.period, s.ownership, s.facility_type, s.is_ayush, e.data_element AS item_code,
-       count(*) AS n
-  FROM status_scope s
-  JOIN ref.expected_item e ON e.facility_type = s.facility_type AND e.period = s.period
- GROUP BY s.district, s.block, s.period, s.ownership, s.facility_type, s.is_ayush, e.data_element;
+SELECT g.district, g.block, g.period, g.ownership, g.facility_type, g.is_ayush, e.data_element AS item_code, g.n
+  FROM (SELECT district, block, period, ownership, facility_type, is_ayush, count(*) AS n
+          FROM status_scope GROUP BY district, block, period, ownership, facility_type, is_ayush) g
+  JOIN ref.expected_item e ON e.facility_type = g.facility_type AND e.period = g.period;
 
 ANALYZE status_scope;
 ANALYZE item_expected;

@@ -51,6 +51,12 @@ class ItemLookup:
 
 
 @cache
+def _lookup_frame() -> pd.DataFrame:
+    """The lookup as a frame keyed by (format_id, item_code), for a vectorised merge."""
+    return _frame_of(item_lookup())
+
+
+@cache
 def item_lookup() -> ItemLookup:
     return ItemLookup.from_catalogue(load_catalogue())
 
@@ -83,11 +89,14 @@ def place_rows(frame: pd.DataFrame, formats: dict[int, str | None], lookup: Item
     ``disaggregation`` (the sub-item or TOTAL), ``item_known`` (the code is in the file's
     format; NA where the format itself is unknown) and ``sub_item_valid`` (a stock item names
     one of its five sub-items, any other item none)."""
-    lookup = lookup or item_lookup()
     frame["format_id"] = frame["file_id"].map(formats)
-    keys = list(zip(frame["format_id"], frame["item_code"]))
-    frame["element"] = pd.Series([lookup.element.get(k) for k in keys], index=frame.index, dtype=object)
-    frame["value_type"] = pd.Series([lookup.value_type.get(k) for k in keys], index=frame.index, dtype=object)
+    table = _lookup_frame() if lookup is None else _frame_of(lookup)
+    # A left merge keeps the rows and their order; a million rows take a fraction of a second.
+    placed = frame[["format_id", "item_code"]].merge(table, how="left", on=["format_id", "item_code"])
+    for column in ("element", "value_type"):   # None where the format has no such code, as before
+        found = placed[column].astype(object)
+        frame[column] = pd.Series(found.where(found.notna(), None).to_numpy(), index=frame.index, dtype=object)
+    is_stock = pd.Series(placed["is_stock"].fillna(False).to_numpy(dtype=bool), index=frame.index)
     known = frame["element"].notna().astype("boolean")
     known[frame["format_id"].isna() | frame["item_code"].isna()] = pd.NA
     frame["item_known"] = known
@@ -95,12 +104,19 @@ def place_rows(frame: pd.DataFrame, formats: dict[int, str | None], lookup: Item
     sub = frame["sub_item"] if "sub_item" in frame else pd.Series(None, index=frame.index, dtype=object)
     sub = sub.fillna("").astype(str)
     frame["disaggregation"] = sub.where(~sub.isin(NO_SUB_ITEM), TOTAL)
-    is_stock = pd.Series([k in lookup.stock for k in keys], index=frame.index)
     valid = (is_stock & frame["disaggregation"].isin(STOCK_SUB_ITEMS)) | (~is_stock & sub.isin(NO_SUB_ITEM))
     valid = valid.astype("boolean")
     valid[~frame["element"].notna()] = pd.NA   # an unknown item is reported once, as unknown
     frame["sub_item_valid"] = valid
     return frame
+
+
+def _frame_of(lookup: ItemLookup) -> pd.DataFrame:
+    keys = list(lookup.element)
+    return pd.DataFrame({"format_id": [k[0] for k in keys], "item_code": [k[1] for k in keys],
+                         "element": [lookup.element[k] for k in keys],
+                         "value_type": [lookup.value_type[k] for k in keys],
+                         "is_stock": [k in lookup.stock for k in keys]})
 
 
 @cache
