@@ -355,10 +355,11 @@ def load_accepted(conn, run_id: str, now: datetime) -> dict:
     facility-period half replaced.
     """
     with conn, conn.cursor() as cur:
-        # The staged rows of a whole month arrive within one run, long before autovacuum sees
-        # them; planned on stale statistics, the insert that places each row on its item took
-        # 147 s instead of 8 for a state month (benchmarks/results/state-2026-12-03.json).
-        cur.execute("ANALYZE ingest.staged_value")
+        # The staged rows and the ledger of a whole month arrive within one run, and the format
+        # items are rewritten by each prepare, long before autovacuum sees any of them; planned
+        # on stale statistics, the insert that places each row on its item took 147 s instead
+        # of 7-8 for a state month, in one benchmark run out of two.
+        cur.execute("ANALYZE ingest.staged_value, ingest.file, ref.format_item")
         cur.execute(
             statement(SQL, "rank_versions")
         )
