@@ -177,7 +177,7 @@ def test_a_district_reader_sees_only_its_districts_disease_signals(conn):
                                       ("district", "Rohtak", "Rohtak"), ("block", "Kalanaur", "Rohtak")]:
             cur.execute("""INSERT INTO marts.disease_signals (area_level, area, district, item_code, period, method,
                                                               observed, alarm, basis, built_at)
-                           VALUES (%s, %s, %s, '14.1.7', %s, 'C1', 12, true, 'rate_per_1000_visits', %s)""",
+                           VALUES (%s, %s, %s, '11.3.1', %s, 'C1', 12, true, 'rate_per_1000_visits', %s)""",
                         (level, area, district, PERIOD, AS_OF))
     query = "SELECT DISTINCT district, area FROM marts.disease_signals ORDER BY 1, 2"
     assert _seen_as(conn, "district_reader_hisar", query) == [("Hisar", "Barwala"), ("Hisar", "Hisar")]
@@ -195,7 +195,7 @@ def test_a_district_reader_sees_only_its_districts_disease_signals(conn):
     with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
         cur.execute("""INSERT INTO marts.disease_signals (area_level, area, district, item_code, period, method,
                                                           observed, basis, built_at)
-                       VALUES ('state', 'Haryana', 'Hisar', '14.1.7', %s, 'C1', 1, 'x', %s)""", (PERIOD, AS_OF))
+                       VALUES ('state', 'Haryana', 'Hisar', '11.3.1', %s, 'C1', 1, 'x', %s)""", (PERIOD, AS_OF))
     conn.rollback()
 
 

@@ -41,19 +41,24 @@ def _period() -> str:
     return Run.at(AS_OF).periods[-1]
 
 
+# A watched disease of reference/diseases.yaml: the consolidation's 11.3.1, dengue RDT positive.
+DENGUE = "11.3.1"
+
+
 def _key(area: str) -> str:
-    return f"disease_signal:block:Hisar:{area}:14.1.5:{_period()}:{OFFICER}"
+    return f"disease_signal:block:Hisar:{area}:{DENGUE}:{_period()}:{OFFICER}"
 
 
 @pytest.fixture
 def alarms(warehouse):
-    """Two block alarms (dengue) in the open period, and the district's surveillance officer."""
+    """Two block alarms (dengue RDT positives) in the open period, and the district's surveillance officer."""
     conn = connect()
     try:
         migrate(conn)
         with conn, conn.cursor() as cur:
             cur.execute("""INSERT INTO ref.data_item (item_code, name, name_hi, section, unit, aggregation)
-                           VALUES ('14.1.5', 'Outpatient - Dengue', 'डेंगू', 'DISEASE_OPD', 'count', 'sum')""")
+                           VALUES (%s, 'Dengue - RDT Test Positive', 'डेंगू', 'M11 NVBDCP (vector-borne diseases)',
+                                   'count', 'sum')""", (DENGUE,))
             cur.execute("""INSERT INTO ref.contact (role, level, area, name, email, phone)
                            VALUES ('district_surveillance_officer', 'district', 'Hisar', 'Dr. DSO', %s, '')""",
                         (OFFICER,))
@@ -62,9 +67,9 @@ def alarms(warehouse):
                     cur.execute(
                         """INSERT INTO marts.disease_signals (area_level, area, district, item_code, period, method,
                                observed, expected, sd, upper_bound, alarm, basis, series_value, built_at)
-                           VALUES ('block', %s, 'Hisar', '14.1.5', %s, %s, 17, 4.0, 1.0, 8.0, %s,
+                           VALUES ('block', %s, 'Hisar', %s, %s, %s, 17, 4.0, 1.0, 8.0, %s,
                                    'standardised_ratio', 2.0, %s)""",
-                        (area, _period(), method, alarm, AS_OF))
+                        (area, DENGUE, _period(), method, alarm, AS_OF))
     finally:
         conn.close()
     return [_key(area) for area in AREAS]
@@ -186,6 +191,9 @@ def test_signal_alarm_is_claimed_sending_during_the_smtp_conversation_and_settle
         assert (row["area_level"], row["rung"], row["facility_ids"], row["recipient"]) == ("block", None, [], OFFICER)
         message = received[row["message_id"]]
         assert message["To"] == OFFICER and message["Subject"] == row["subject"]
+        # The disease is named by the list of watched diseases, the area with its district.
+        area = key.split(":")[3]
+        assert row["subject"] == f"[HMIS signal] Dengue (RDT positive) rising in {area} block (Hisar) — October 2026"
     assert {s["alert_key"] for s in channel.seen} == set(alarms)
 
 

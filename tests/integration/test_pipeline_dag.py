@@ -17,6 +17,7 @@ from psycopg2 import sql
 from hmis.platform.settings import load_settings
 from hmis.platform.warehouse import connect
 from hmis.platform.warehouse import fetch_all as _rows
+from hmis.reference.formats import load_catalogue
 from hmis.reference.periods import REPORTING_TZ
 from hmis_dev.airflow_runtime import run_dag
 from hmis_dev.demo.generator import generate
@@ -75,25 +76,49 @@ def test_statuses_values_marts_and_alerts_match_the_generator(first_run, mail_si
     for period in truth.periods:
         assert sum(1 for (_f, p) in stored if p == period) == 266
 
-    # Facts: exactly the values of each facility-period's newest valid file.
-    loaded = defaultdict(dict)
-    for f, p, item, value in _rows("SELECT facility_id, period, item_code, value FROM facts.monthly_value"):
-        loaded[(f, p)][item] = value
+    # Facts: exactly the values of each facility-period's newest valid file, keyed by data
+    # element and disaggregation; counts and stock figures as numbers, statuses, dates and
+    # percentages as the text sent; each in the format the facility's type reports on.
+    loaded, formats = defaultdict(dict), {}
+    for f, p, item, sub, value, text, format_id in _rows(
+            """SELECT facility_id, period, item_code, disaggregation, value, value_text, format_id
+                 FROM facts.monthly_value"""):
+        loaded[(f, p)][(item, sub)] = value if value is not None else text
+        formats[(f, p)] = format_id
     assert dict(loaded) == truth.values
+    assert formats == truth.formats
+    # Each value keeps the facility's own code, which its format places on the element; text
+    # values (statuses, dates, percentages) are never added up.
+    assert _rows("""SELECT count(*) FROM facts.monthly_value v LEFT JOIN ref.format_item i
+                       ON i.format_id = v.format_id AND i.item_code = v.format_code
+                    WHERE i.data_element IS DISTINCT FROM v.item_code""") == [(0,)]
+    assert _rows("""SELECT aggregation, count(*) > 0 FROM facts.monthly_value WHERE value IS NULL
+                    GROUP BY 1""") == [("none", True)]
 
-    # District mart: sums of accepted values, facilities reporting and expected.
+    # District mart: sums of the accepted numbers (never statuses, dates or percentages) per
+    # element and disaggregation, facilities reporting, and facilities expected: the expected
+    # reporters whose type's format holds the item.
     expected_sum, reporting = Counter(), Counter()
     for (_f, period), values in truth.values.items():
-        for item, value in values.items():
-            expected_sum[(period, item)] += value
-            reporting[(period, item)] += 1
-    mart = {(p, i): (v, r, e) for p, i, v, r, e in _rows(
-        "SELECT period, item_code, value, facilities_reporting, facilities_expected FROM marts.district_monthly")}
+        for key, value in values.items():
+            if isinstance(value, int):
+                expected_sum[(period, *key)] += value
+                reporting[(period, *key)] += 1
+    types = dict(_rows("SELECT facility_id, facility_type FROM ref.facility"))
+    catalogue = load_catalogue()
+    expected_by_item = Counter()
+    for (f, period) in truth.status:
+        for element in {i.element for i in catalogue.expected_items(types[f], period)}:
+            expected_by_item[(period, element)] += 1
+    mart = {(p, i, d): (v, r, e) for p, i, d, v, r, e in _rows(
+        """SELECT period, item_code, disaggregation, value, facilities_reporting, facilities_expected
+             FROM marts.district_monthly""")}
     assert {k: v[0] for k, v in mart.items()} == dict(expected_sum)
     assert {k: v[1] for k, v in mart.items()} == dict(reporting)
-    assert {v[2] for v in mart.values()} == {266}
-    state = _rows("SELECT period, item_code, value FROM marts.state_monthly")
-    assert {(p, i): v for p, i, v in state} == dict(expected_sum)
+    assert {k: v[2] for k, v in mart.items()} == {k: expected_by_item[k[:2]] for k in mart}
+    assert all(0 < e <= 266 for _v, _r, e in mart.values())
+    state = _rows("SELECT period, item_code, disaggregation, value FROM marts.state_monthly")
+    assert {(p, i, d): v for p, i, d, v in state} == dict(expected_sum)
 
     # Reporting rates at every level agree with the intended statuses.
     for period in truth.periods:

@@ -269,14 +269,15 @@ def test_a_disease_alarm_gets_a_chart_over_the_months(warehouse):
                    VALUES ('F1', 'PHC One', 'PHC', 'public', false, 'Barwala', 'Hisar', 'Haryana', true, 'x', %s)""",
                 (AS_OF,),
             )
-            cur.execute("INSERT INTO ref.data_item VALUES ('14.1.7', 'Outpatient - Dengue', 'डेंगू', 'DISEASE_OPD', "
-                        "'cases', 'sum')")
+            # 11.3.1 is the consolidation's dengue RDT positives, a watched disease (reference/diseases.yaml).
+            cur.execute("INSERT INTO ref.data_item VALUES ('11.3.1', 'Dengue - RDT Test Positive', 'डेंगू', "
+                        "'M11 NVBDCP (vector-borne diseases)', 'count', 'sum', 'count')")
             for period, cases in [("2026-05", 3), ("2026-06", 4), ("2026-07", 16)]:
                 cur.execute(
                     """INSERT INTO marts.block_monthly (state, district, block, period, item_code, value, flagged_values,
                                                         facilities_reporting, facilities_expected, ledger_state,
                                                         built_at)
-                       VALUES ('Haryana', 'Hisar', 'Barwala', %s, '14.1.7', %s, 0, 1, 1, 'x', %s)""",
+                       VALUES ('Haryana', 'Hisar', 'Barwala', %s, '11.3.1', %s, 0, 1, 1, 'x', %s)""",
                     (period, cases, AS_OF),
                 )
             for period, method, cases, bound, alarm in [
@@ -288,7 +289,7 @@ def test_a_disease_alarm_gets_a_chart_over_the_months(warehouse):
                     """INSERT INTO marts.disease_signals (area_level, area, district, item_code, period, method,
                                                           observed, expected, sd, upper_bound, alarm, basis,
                                                           series_value, built_at)
-                       VALUES ('block', 'Barwala', 'Hisar', '14.1.7', %s, %s, %s, 20, 5, %s, %s,
+                       VALUES ('block', 'Barwala', 'Hisar', '11.3.1', %s, %s, %s, 20, 5, %s, %s,
                                'standardised_ratio', 1.0, %s)""",
                     (period, method, cases, bound, alarm, AS_OF),
                 )
@@ -301,7 +302,9 @@ def test_a_disease_alarm_gets_a_chart_over_the_months(warehouse):
     assert len(bars) == 6  # three months from the block mart, three evaluated by the signals
     assert sum("alarm" in b.classes for b in bars) == 3
     row = next(e for e in elements if e.tag == "tr" and e.inside("section", id="signals") and e.inside("tbody"))
-    assert "Dengue" in row.text and "Barwala block" in row.text and "924" in row.text
+    assert "Dengue (RDT positive)" in row.text and "Barwala block" in row.text and "924" in row.text
+    # The disease is named by the list of watched diseases, in Hindi too.
+    assert "डेंगू (आरडीटी पॉज़िटिव)" in row.text
     assert "266.8" not in row.text and "267" in row.text  # C2's threshold, not C3's zero
 
 

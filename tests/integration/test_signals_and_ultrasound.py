@@ -29,6 +29,9 @@ AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
 HISTORY = 9
 TEST_KEY = "test-only-pseudonym-key"
 DIGIT_RUNS = re.compile(r"[0-9]{11,}")
+# Runs of 11+ digits in text, except the fractional part of a decimal number: a float such as
+# 2.888888888888889 in a mart is not an RCH ID, though it holds the planted ID 888888888888.
+TEXT_DIGIT_RUNS = re.compile(r"(?<![0-9])(?<![0-9]\.)[0-9]{11,}")
 
 
 
@@ -67,16 +70,20 @@ def _check_signals_and_mail(truth, mail_sink, monthly_mails):
     block_alarms = _rows("""SELECT DISTINCT area, item_code, period FROM marts.disease_signals
                              WHERE area_level = 'block' AND alarm ORDER BY 1, 2, 3""")
     assert block_alarms, "the planted rise was not found"
-    assert {(area, item) for area, item, _ in block_alarms} == {(truth.signal_block, truth.signal_item)}
+    # The rise was planted in one block on the two dengue elements: 11.3.1 (RDT positives) and
+    # 14.4.2 (inpatients). Both alarm there in every planted month that is open.
+    assert truth.signal_items == ("11.3.1", "14.4.2") and truth.signal_item == "11.3.1"
     open_periods = truth.periods[-3:]
-    found = {period for _, _, period in block_alarms}
-    assert found <= set(truth.signal_periods)
-    assert set(open_periods) <= found  # every planted month that is open alarms
+    planted = {(item, period) for area, item, period in block_alarms
+               if area == truth.signal_block and item in truth.signal_items}
+    assert {period for _, period in planted} <= set(truth.signal_periods)
+    for item in truth.signal_items:
+        assert {(item, period) for period in open_periods} <= planted, (item, block_alarms)
     # C2 alarms in each planted month: its guard band keeps the rise out of its baseline.
-    c2 = _rows("""SELECT period FROM marts.disease_signals WHERE area_level = 'block' AND area = %s
-                   AND item_code = %s AND method = 'C2' AND alarm ORDER BY 1""",
-               (truth.signal_block, truth.signal_item))
-    assert [p for (p,) in c2] == open_periods
+    for item in truth.signal_items:
+        c2 = _rows("""SELECT period FROM marts.disease_signals WHERE area_level = 'block' AND area = %s
+                       AND item_code = %s AND method = 'C2' AND alarm ORDER BY 1""", (truth.signal_block, item))
+        assert [p for (p,) in c2] == open_periods, item
 
     # Every block and the district have rows for every disease; alarms imply observed > bound.
     assert _rows("SELECT count(DISTINCT area) FROM marts.disease_signals WHERE area_level = 'block'") == [(9,)]
@@ -90,8 +97,14 @@ def _check_signals_and_mail(truth, mail_sink, monthly_mails):
     signal_mails = mail_sink.messages()[monthly_mails:]
     assert len(signal_mails) == len(expected)
     assert all(message["To"] == officer for message in signal_mails)
-    barwala = [m for m in signal_mails if f"in {truth.signal_block} block" in m["Subject"]]
-    assert len(barwala) == 3 and all("Dengue" in m["Subject"] for m in barwala)
+    # The planted rise's e-mails name the disease as the list of watched diseases does.
+    names = {"11.3.1": "Dengue (RDT positive)", "14.4.2": "Dengue (inpatient)"}
+    barwala = sorted(m["Subject"] for m in signal_mails
+                     if m["Subject"].startswith("[HMIS signal] Dengue") and f"in {truth.signal_block} block" in m["Subject"])
+    assert barwala == sorted(
+        f"[HMIS signal] {names[item]} rising in {truth.signal_block} block (Hisar) — {_month(period)}"
+        for item, period in planted if period in open_periods)
+    assert len(barwala) == 2 * len(open_periods)
     assert Counter(m["Subject"] for m in signal_mails).most_common(1)[0][1] == 1
     ledger = _rows("SELECT count(*) FROM alerts.sent WHERE kind = 'disease_signal' AND status = 'sent'")
     assert ledger == [(len(expected),)]
@@ -99,6 +112,17 @@ def _check_signals_and_mail(truth, mail_sink, monthly_mails):
     # A second run of the signals DAG sends nothing again.
     _assert_success(_run_signals_dag())
     assert len(mail_sink.messages()) == monthly_mails + len(expected)
+
+    # And nowhere else: no other block alarms, on any disease, in any month (the generator
+    # planted nothing else; every other value is seasonal and shared by all blocks). Checked
+    # last, so that everything above is checked whatever this finds.
+    elsewhere = [alarm for alarm in block_alarms
+                 if alarm[0] != truth.signal_block or alarm[1] not in truth.signal_items]
+    assert elsewhere == [], "block alarms where nothing was planted"
+
+
+def _month(period: str) -> str:
+    return datetime.strptime(period, "%Y-%m").strftime("%B %Y")
 
 
 def _raw_line_lists(landing: Path) -> dict[str, list[dict]]:
@@ -150,7 +174,7 @@ def _check_privacy(landing, mail_sink, airflow_home):
 
     def leaks(text: str) -> set[str]:
         # Every raw ID is 11-12 digits, so it can only hide inside a run of 11+ digits.
-        runs = set(DIGIT_RUNS.findall(text))
+        runs = set(TEXT_DIGIT_RUNS.findall(text))
         return {value for value in raw_ids for run in runs if value in run}
 
     # The detector itself works: it finds the IDs in the facilities' own files.

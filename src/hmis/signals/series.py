@@ -14,10 +14,11 @@ facility does not report. So the pipeline runs the reference methods on series t
 what is common, with these documented defaults (:class:`SignalSettings`):
 
 * **Blocks** — the standardised ratio ``R = (O + k) / (E + k)``, where ``O`` is the block's
-  count, ``E`` the count expected at the district's rate this month
-  (``E = block visits x district cases / district visits``, over facilities reporting the
-  disease) and ``k = 5`` a continuity allowance so months with a handful of cases do not swing
-  the ratio. A rise in one block stands out; a district-wide season or a facility that did
+  count, ``E`` the count expected at the rate of the rest of the district this month
+  (``E = block visits x other blocks' cases / other blocks' visits``, over facilities
+  reporting the disease: a block's own rise does not raise what it is expected to have)
+  and ``k = 5`` a continuity allowance so months with a handful of cases do not swing the
+  ratio. A rise in one block stands out; a district-wide season or a facility that did
   not report cancels out. ``min_sigma = 0.1`` on ``R``: an alarm needs a block at least
   ~31 % (C1/C2: ``3.09 x 0.1``) above what its baseline ratio predicts.
 * **Districts** — cases per 1,000 outpatient visits, with the reference's ``min_sigma = 0``.
@@ -25,12 +26,18 @@ what is common, with these documented defaults (:class:`SignalSettings`):
   Outpatient visits are the one measure of attendance for every disease, inpatient and
   laboratory counts included.
 * **Every area** — an alarm also needs at least ``min_count = 5`` cases, so tiny numbers
-  never alarm. Baseline (7) and alpha (0.001 for C1/C2, 0.025 for C3) are the reference's.
+  never alarm, and a count above what chance allows around the expected count: more than
+  ``z`` Poisson standard deviations, ``O > expected + z x sqrt(max(expected, 1))`` (``z`` of
+  the method's alpha; ``poisson_floor``). Seven monthly values often look steadier than
+  Poisson counts are, so without it the 13 watched diseases of nine blocks gave a few
+  chance alarms every season on counts of 5-16. Baseline (7) and alpha (0.001 for C1/C2,
+  0.025 for C3) are the reference's.
 
 The mart reports everything on the case-count scale: for a series value ``s = (O + a) / b``
 (``a = k, b = E + k`` for blocks; ``a = 0, b = visits / 1000`` for districts) the expected
 count is ``mean(s) x b - a``, the standard deviation ``sd(s) x b`` and the upper bound
-``U(s) x b - a``, so ``alarm`` is exactly ``O > upper_bound`` (and ``O >= min_count``).
+``U(s) x b - a``, so ``alarm`` is ``O > upper_bound`` (and ``O >= min_count``, and above the
+Poisson floor).
 
 Series are monthly because the warehouse holds monthly reports; the ``hmis signals``
 command also takes weekly series.
@@ -47,7 +54,7 @@ import pandas as pd
 from hmis.platform.warehouse import copy_rows, statement
 from hmis.reference.diseases import disease_elements
 from hmis.reference.periods import parse_period, shift_period
-from hmis.signals.ears import DEFAULT_BASELINE, METHODS, EarsError, ears_c, first_evaluated
+from hmis.signals.ears import DEFAULT_ALPHA, DEFAULT_BASELINE, METHODS, EarsError, ears_c, first_evaluated, threshold
 
 SQL = "signals/series.sql"
 # The denominator of every rate: allopathic and AYUSH outpatient attendance.
@@ -71,6 +78,7 @@ class SignalSettings:
     district_min_sigma: float = 0.0
     continuity: float = 5.0
     min_count: int = 5
+    poisson_floor: bool = True
 
 
 def load_counts(conn) -> pd.DataFrame:
@@ -110,6 +118,12 @@ def _evaluate(series: np.ndarray, observed: np.ndarray, offset: np.ndarray, scal
     })
     alarm = result["alarm"].copy()
     alarm[(observed[at] < settings.min_count) & alarm.notna().to_numpy()] = False
+    if settings.poisson_floor:
+        expected = out["expected"].to_numpy(float)
+        z = threshold(DEFAULT_ALPHA[method])
+        with np.errstate(invalid="ignore"):
+            chance = ~(observed[at] > expected + z * np.sqrt(np.maximum(expected, 1.0)))
+        alarm[chance & alarm.notna().to_numpy()] = False
     out["alarm"] = alarm.to_numpy()
     out["method"] = method
     return out
@@ -138,9 +152,13 @@ def compute_signals(counts: pd.DataFrame, settings: SignalSettings = SignalSetti
         for block, rows in group.groupby("block", sort=True):
             block_totals = rows.set_index("period")[["observed", "visits"]].reindex(periods)
             block_observed = block_totals["observed"].to_numpy(float)
+            # The rest of the district's rate: a block's own rise must not raise what it is
+            # expected to have (with few blocks it would hide itself).
+            rest_cases = observed - np.nan_to_num(block_observed)
+            rest_visits = totals["visits"].to_numpy(float) - np.nan_to_num(block_totals["visits"].to_numpy(float))
             with np.errstate(divide="ignore", invalid="ignore"):
                 expected = block_totals["visits"].to_numpy(float) * np.where(
-                    totals["visits"].to_numpy(float) > 0, observed / totals["visits"].to_numpy(float), np.nan)
+                    rest_visits > 0, rest_cases / rest_visits, np.nan)
             scale = expected + settings.continuity
             ratio = (block_observed + settings.continuity) / scale
             frames += _area_signals("block", block, district, item, periods, ratio, block_observed,
