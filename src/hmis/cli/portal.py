@@ -43,7 +43,7 @@ def cmd_portal_import(args) -> int:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     settings = load_settings()
     try:
-        report = read_pull(data, path.name, settings.max_file_bytes * 50)
+        report = read_pull(data, path.name, settings.max_portal_report_bytes)
     except SubmissionError as exc:
         raise UsageError(f"{path.name} is not a portal report the pipeline can read: {exc}") from None
     itemwise = isinstance(report, ItemwiseReport)

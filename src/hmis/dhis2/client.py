@@ -27,7 +27,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from hmis.dhis2.mapping import Dhis2Mapping, load_mapping
@@ -81,16 +81,18 @@ class Dhis2Pull:
         return max(stamps, key=_moment) if stamps else None
 
     def facility_months(self, mapping: Dhis2Mapping | None = None) -> dict[tuple[str, str], bytes]:
-        """One ``dataValueSets`` JSON document per (facility id, YYYY-MM), ids as DHIS2 sent
-        them, for the landing store (``submissions/<YYYY-MM>/<facility_id>__dhis2-<stamp>.json``).
-        An org unit the mapping does not list keeps its DHIS2 id as the facility id (the
-        ingest then reports it as unknown)."""
+        """One ``dataValueSets`` JSON document per (facility id, YYYY-MM), for the landing
+        store (``submissions/<YYYY-MM>/<facility_id>__dhis2-<stamp>.json``). The org unit is
+        named by the facility code the mapping gives its UID, so the submission names the
+        facility it is filed for, as any other does (the ingest checks that it does); data
+        element and option combo ids stay as DHIS2 sent them. An org unit the mapping does
+        not list keeps its DHIS2 id as the facility id (the ingest then reports it as unknown)."""
         mapping = mapping or load_mapping()
         grouped: dict[tuple[str, str], list[DataValue]] = {}
         for value in self.values:
             unit = mapping.org_unit(value.org_unit)
             facility = unit.code if unit and unit.scope == "facility" else value.org_unit
-            grouped.setdefault((facility, value.period), []).append(value)
+            grouped.setdefault((facility, value.period), []).append(replace(value, org_unit=facility))
         return {key: json.dumps(data_value_set_json(values), indent=1, ensure_ascii=False).encode("utf-8")
                 for key, values in grouped.items()}
 

@@ -17,7 +17,6 @@ before the latest pull) never pulls: the server only knows the present.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from datetime import datetime
@@ -34,16 +33,6 @@ log = logging.getLogger(__name__)
 
 def _listed(name: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
-
-
-def _named_by_facility(document: bytes, facility_id: str) -> bytes:
-    """The facility-month's document with its org unit named by the registry's facility code:
-    the pull placed the org unit UID through the mapping, so the submission, like any other,
-    names the facility it was filed for (and the ingest checks that it does)."""
-    payload = json.loads(document)
-    for value in payload.get("dataValues", []):
-        value["orgUnit"] = facility_id
-    return json.dumps(payload, indent=1, ensure_ascii=False).encode("utf-8")
 
 
 def pull_dhis2(conn, store: LandingStore, periods: list[str], as_of: datetime, run_id: str,
@@ -66,7 +55,6 @@ def pull_dhis2(conn, store: LandingStore, periods: list[str], as_of: datetime, r
     written = 0
     moment = as_of.astimezone(REPORTING_TZ)
     for (facility_id, period), document in sorted(pulled.facility_months(load_mapping(org_units_csv)).items()):
-        document = _named_by_facility(document, facility_id)
         if earlier.latest(period, facility_id) == document:
             continue
         store.write(pulled_submission_key(period, facility_id, moment, DHIS2_LABEL, "json"), document)

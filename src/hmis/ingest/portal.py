@@ -51,6 +51,7 @@ from hmis.platform.store_layout import (
     quarantine_key,
 )
 from hmis.platform.warehouse import statement
+from hmis.reference.registry import add_portal_facilities
 
 log = logging.getLogger(__name__)
 SQL = "ingest/portal.sql"
@@ -182,13 +183,18 @@ def split_pulls(conn, store: LandingStore, as_of: datetime, run_id: str, max_byt
                 execute_values(cur, statement(SQL, "upsert_portal_facility"), facilities)
             _differences(cur, report, obj.key, as_of)
             # A facility new to the registry can be judged in this very run.
-            cur.execute(statement("reference/registry.sql", "add_portal_facilities"), {"now": as_of})
+            add_portal_facilities(cur, as_of)
             earlier = EarlierVersions(store)
+            unplaced = []   # rows with data that name no facility or no month: said in the pull's reason
             for row in report.rows:
                 facility_id = row.descriptors.get("facility_code")
                 # A row that sent nothing has not reported, unless the reader could not tell
                 # (a problem): then it is that facility-month's rejected submission.
-                if not facility_id or not row.period or (not row.reported and not row.problem):
+                if not row.reported and not row.problem:
+                    continue
+                if not facility_id or not row.period:
+                    unplaced.append(f"line {row.line} ({facility_id or 'no facility code'}"
+                                    f"{'' if row.period else ', no readable month'})")
                     continue
                 counts["reported"] += 1
                 key = pulled_submission_key(row.period, facility_id, pulled_at)
@@ -209,8 +215,10 @@ def split_pulls(conn, store: LandingStore, as_of: datetime, run_id: str, max_byt
             written += counts["written"]
             cur.execute(statement(SQL, "record_pull"), (
                 obj.key, digest, pulled_at, report.data_as_on, FACILITY_WISE, report.facility_type,
-                list(report.periods), "split", None, counts["rows"], counts["reported"], counts["written"],
-                run_id, as_of))
+                list(report.periods), "split",
+                f"{len(unplaced)} row(s) with data could not be filed as a facility-month and were left out: "
+                f"{'; '.join(unplaced[:10])}" if unplaced else None,
+                counts["rows"], counts["reported"], counts["written"], run_id, as_of))
             pulls += 1
     log.info("portal: %d pull(s) split, %d district item-wise pull(s) read, %d refused; %d facility-month "
              "version(s) written, %d unchanged, %d refused", pulls, itemwise, rejected, written, repeats, problems)

@@ -78,7 +78,7 @@ def split_portal(run: Run) -> dict:
     settings = load_settings()
     store = open_store(settings.landing_url)
     return locked_stage("split_portal", run.key, lambda conn: portal.split_pulls(
-        conn, store, run.as_of, run.key, settings.max_file_bytes * 50))
+        conn, store, run.as_of, run.key, settings.max_portal_report_bytes))
 
 
 def pull_dhis2(run: Run) -> dict:

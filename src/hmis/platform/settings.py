@@ -44,6 +44,12 @@ class Settings:
     transient_retries: int
 
     @property
+    def max_portal_report_bytes(self) -> int:
+        """A portal report holds a whole district's facilities of one type (the portal's
+        .xls of 548 CHCs is 2.6 MB of HTML), so it may be this many times one facility's file."""
+        return self.max_file_bytes * 50
+
+    @property
     def sql_dir(self) -> Path:
         return self.root / "sql"
 

@@ -28,32 +28,21 @@ NO_SUB_ITEM = ("", TOTAL, "default", "HllvX50cXC0")
 
 @dataclass(frozen=True)
 class ItemLookup:
-    """Per (format, code): what the item is. Built once per process from the catalogue."""
+    """What each item of each format is, built once per process from the catalogue: a frame
+    keyed by (format_id, item_code) that rows are merged with, and the names and codes the
+    rule sentences use."""
 
-    element: dict[tuple[str, str], str]
-    value_type: dict[tuple[str, str], str]
-    stock: frozenset[tuple[str, str]]
+    items: pd.DataFrame                                # format_id, item_code, element, value_type, is_stock
     names: dict[str, tuple[str, str | None]]           # element -> (English, Hindi)
     codes: dict[str, dict[str, str]]                   # format -> element -> the format's code
 
     @classmethod
     def from_catalogue(cls, catalogue: Catalogue) -> ItemLookup:
-        element, value_type, stock = {}, {}, set()
-        for format_id, items in catalogue.items.items():
-            for item in items:
-                key = (format_id, item.code)
-                element[key] = item.element
-                value_type[key] = item.value_type
-                if item.value_type == "stock":
-                    stock.add(key)
+        rows = [(fid, i.code, i.element, i.value_type, i.value_type == "stock")
+                for fid, items in catalogue.items.items() for i in items]
+        table = pd.DataFrame(rows, columns=["format_id", "item_code", "element", "value_type", "is_stock"])
         codes = {fid: {item.element: item.code for item in items} for fid, items in catalogue.items.items()}
-        return cls(element, value_type, frozenset(stock), dict(catalogue.element_names), codes)
-
-
-@cache
-def _lookup_frame() -> pd.DataFrame:
-    """The lookup as a frame keyed by (format_id, item_code), for a vectorised merge."""
-    return _frame_of(item_lookup())
+        return cls(table, dict(catalogue.element_names), codes)
 
 
 @cache
@@ -84,15 +73,14 @@ def file_formats(files: pd.DataFrame, registry: pd.DataFrame, catalogue: Catalog
     return formats
 
 
-def place_rows(frame: pd.DataFrame, formats: dict[int, str | None], lookup: ItemLookup | None = None) -> pd.DataFrame:
+def place_rows(frame: pd.DataFrame, formats: dict[int, str | None]) -> pd.DataFrame:
     """Add the columns the suite judges items by: ``format_id``, ``element``, ``value_type``,
     ``disaggregation`` (the sub-item or TOTAL), ``item_known`` (the code is in the file's
     format; NA where the format itself is unknown) and ``sub_item_valid`` (a stock item names
     one of its five sub-items, any other item none)."""
     frame["format_id"] = frame["file_id"].map(formats)
-    table = _lookup_frame() if lookup is None else _frame_of(lookup)
     # A left merge keeps the rows and their order; a million rows take a fraction of a second.
-    placed = frame[["format_id", "item_code"]].merge(table, how="left", on=["format_id", "item_code"])
+    placed = frame[["format_id", "item_code"]].merge(item_lookup().items, how="left", on=["format_id", "item_code"])
     for column in ("element", "value_type"):   # None where the format has no such code, as before
         found = placed[column].astype(object)
         frame[column] = pd.Series(found.where(found.notna(), None).to_numpy(), index=frame.index, dtype=object)
@@ -109,14 +97,6 @@ def place_rows(frame: pd.DataFrame, formats: dict[int, str | None], lookup: Item
     valid[~frame["element"].notna()] = pd.NA   # an unknown item is reported once, as unknown
     frame["sub_item_valid"] = valid
     return frame
-
-
-def _frame_of(lookup: ItemLookup) -> pd.DataFrame:
-    keys = list(lookup.element)
-    return pd.DataFrame({"format_id": [k[0] for k in keys], "item_code": [k[1] for k in keys],
-                         "element": [lookup.element[k] for k in keys],
-                         "value_type": [lookup.value_type[k] for k in keys],
-                         "is_stock": [k in lookup.stock for k in keys]})
 
 
 @cache

@@ -82,8 +82,7 @@ def sync_reference(conn, store: LandingStore, now: datetime) -> dict:
             cur, "ref.facility", FACILITY_COLUMNS + ["registry_sha256", "loaded_at"],
             (tuple(rec) + (digest, now.isoformat()) for rec in registry.itertuples(index=False)),
         )
-        cur.execute(statement(SQL, "add_portal_facilities"), {"now": now})
-        from_portal = cur.rowcount
+        from_portal = add_portal_facilities(cur, now)
         cur.execute("DELETE FROM ref.contact")
         copy_rows(cur, "ref.contact", CONTACT_COLUMNS, contacts.drop_duplicates().itertuples(index=False))
     return {
@@ -94,6 +93,13 @@ def sync_reference(conn, store: LandingStore, now: datetime) -> dict:
         "registry_sha256": digest,
         **history,
     }
+
+
+def add_portal_facilities(cur, now: datetime) -> int:
+    """Add to ``ref.facility`` the facilities portal reports name and the registry does not
+    (``ref.portal_facility``), marked as from the portal; returns how many."""
+    cur.execute(statement(SQL, "add_portal_facilities"), {"now": now})
+    return cur.rowcount
 
 
 _VERSIONED = [c for c in FACILITY_COLUMNS if c != "facility_id"]
