@@ -14,10 +14,17 @@ can be cleared and re-run safely:
 4. **validate** — one Great Expectations run per batch; results in `dq.result`.
 5. **load** — newest accepted file per facility-period replaces its values (`facts`).
 6. **compliance** — on time / late / missing / rejected / pending per facility.
-7. **marts** — block, district and state aggregates, splits, indicators, reporting rates;
-   only district-periods whose inputs changed, in one transaction. Skipped when nothing
-   changed, so the `hmis_marts` Asset event means "the marts changed".
-8. **export** — each rebuilt period to the state's store (Parquet, CSV, DHIS2 JSON, manifest).
+7. **marts** — block, district and state aggregates, splits, indicators, reporting rates, each
+   figure with its month's completeness (provisional or complete); only district-periods whose
+   inputs changed, in one transaction that also records them as owed to the state. Skipped
+   when nothing changed, so the `hmis_marts` Asset event means "the marts changed".
+8. **export** — every period owed to the state's store (Parquet, CSV, DHIS2 JSON, report pages,
+   manifest last), also when this run's marts were skipped: a run that died before exporting
+   loses nothing.
+
+A run dated before a later run of the same period (a backfill) computes that period as of its
+own date into schema `asof` and leaves the current statuses, marts and exports alone; it
+sends no alerts (see `hmis.pipeline.currency`).
 9. **notify_officers** — the alert ladder of `config/alert_policy.yaml` (block officers on day 1,
    district on day 3, Civil Surgeon on day 7, state cell on day 10) and the monthly
    registration-gap digest; each alert is sent once (ledger `alerts.sent`).
@@ -81,9 +88,10 @@ def hmis_monthly():
     def marts(**context):
         return skip_unless_changed(run_stage("monthly.build_marts", context))
 
-    @task(doc_md="Export the rebuilt periods to the state's store; the manifest is written last.")
-    def export(built: dict, **context):
-        return run_stage("monthly.export_marts", context, built["periods"])
+    @task(doc_md="Export every period owed to the state's store; each manifest is written last.",
+          trigger_rule="none_failed")
+    def export(**context):
+        return run_stage("monthly.export_marts", context)
 
     @task(
         doc_md="Send the alerts due under config/alert_policy.yaml, each at most once; district digests "
@@ -104,7 +112,7 @@ def hmis_monthly():
     built = marts()
     finished = summary()
     checked >> built >> notify_officers() >> finished
-    export(built) >> finished
+    built >> export() >> finished
 
 
 hmis_monthly()

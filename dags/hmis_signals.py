@@ -10,9 +10,12 @@ Each task is one function of `src/hmis/pipeline/signals.py`; state lives in the 
    replaced by keyed HMAC pseudonyms (`ultrasound.scan`), compliance per facility and month
    (`marts.ultrasound_compliance`).
 2. **disease_signals** — monthly series per disease and area (block, district) and the CDC
-   EARS methods C1, C2 and C3 (`marts.disease_signals`).
+   EARS methods C1, C2 and C3 (`marts.disease_signals`). Each result carries its month's
+   completeness class from `marts.reporting_rates`; a provisional month (not yet due, or
+   too few reports in) is judged and kept (`would_alarm`) but never alarmed.
 3. **notify_surveillance_officer** — each new alarm e-mailed to the district surveillance
-   officer once per area, disease and period (ledger `alerts.sent`).
+   officer once per area, disease and period (ledger `alerts.sent`); never for a
+   provisional month.
 """
 
 import pendulum

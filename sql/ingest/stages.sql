@@ -58,17 +58,31 @@ WITH touched AS (
 )
 SELECT file_id, facility_id, period, status, rank FROM ranked;
 
+-- name: keep_replaced_values
+-- A facility-month's values being replaced are kept as its superseded version's, so the
+-- values as of any earlier moment can still be built (facts.version says which was valid when).
+INSERT INTO facts.superseded_value (facility_id, period, item_code, disaggregation, value, value_text, aggregation,
+                                    format_id, format_code, file_id, flagged, loaded_at)
+    SELECT v.facility_id, v.period, v.item_code, v.disaggregation, v.value, v.value_text, v.aggregation,
+           v.format_id, v.format_code, v.file_id, v.flagged, v.loaded_at
+      FROM facts.monthly_value v JOIN (VALUES %s) AS p(facility_id, period)
+        ON v.facility_id = p.facility_id AND v.period = p.period
+    ON CONFLICT (file_id, item_code, disaggregation) DO NOTHING;
+
 -- name: delete_replaced_values
 DELETE FROM facts.monthly_value v USING (VALUES %s) AS p(facility_id, period)
     WHERE v.facility_id = p.facility_id AND v.period = p.period;
 
--- name: insert_winning_values
+-- name: insert_values
+-- Into {target}: facts.monthly_value for each facility-month's newest version, or
+-- facts.superseded_value for an accepted version that arrived before the newest one but was
+-- read after it (it was valid between its own arrival and the next one's).
 -- Each staged code is placed by the file's format on its data element (facts.item_code),
 -- with the facility's own code kept in format_code. Counts and stock figures are numbers;
 -- statuses, dates and percentages stay text. How the marts may combine a value follows from
 -- its type: counts and stock movements add up, balances only across facilities of one month.
-INSERT INTO facts.monthly_value (facility_id, period, item_code, disaggregation, value, value_text,
-                                 aggregation, format_id, format_code, file_id, flagged, loaded_at)
+INSERT INTO {target} (facility_id, period, item_code, disaggregation, value, value_text,
+                      aggregation, format_id, format_code, file_id, flagged, loaded_at)
     SELECT f.facility_id, f.period, i.data_element,
            CASE WHEN s.sub_item IS NULL OR s.sub_item IN ('', 'TOTAL') THEN 'TOTAL' ELSE s.sub_item END,
            CASE WHEN i.value_type IN ('count', 'stock') THEN s.value_raw::bigint END,
@@ -83,3 +97,15 @@ INSERT INTO facts.monthly_value (facility_id, period, item_code, disaggregation,
       JOIN ingest.file f USING (file_id)
       JOIN ref.format_item i ON i.format_id = f.format_id AND i.item_code = s.item_code
      WHERE s.file_id = ANY(%s);
+
+-- name: date_versions
+-- Each accepted version of the touched facility-months is valid from its arrival until the
+-- next accepted one's (NULL: it is the newest). facts.version reads these dates.
+UPDATE ingest.file f SET superseded_at = v.valid_to
+  FROM (SELECT g.file_id,
+               lead(g.submitted_at) OVER (PARTITION BY g.facility_id, g.period
+                                          ORDER BY g.submitted_at, g.file_id) AS valid_to
+          FROM ingest.file g JOIN (VALUES %s) AS p(facility_id, period)
+            ON g.facility_id = p.facility_id AND g.period = p.period
+         WHERE g.status IN ('loaded', 'superseded')) v
+ WHERE f.file_id = v.file_id AND f.superseded_at IS DISTINCT FROM v.valid_to;

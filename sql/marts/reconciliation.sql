@@ -45,7 +45,7 @@ SELECT r.district, r.period
   FROM recon_pull r JOIN touched t ON t.district = r.district
  WHERE r.cumulative AND r.period > t.period AND t.period >= r.year_start;
 
-DELETE FROM marts.portal_reconciliation m USING recon_target t WHERE m.district = t.district AND m.period = t.period;
+DELETE FROM {marts}.portal_reconciliation m USING recon_target t WHERE m.district = t.district AND m.period = t.period;
 
 WITH pull AS (
     SELECT r.* FROM recon_pull r JOIN recon_target USING (district, period)
@@ -58,7 +58,7 @@ WITH pull AS (
 ), ours AS (
     SELECT p.district, p.period, p.cumulative, d.item_code, d.disaggregation, sum(d.value) AS value
       FROM pull p
-      JOIN marts.district_monthly d
+      JOIN {marts}.district_monthly d
         ON d.district = p.district AND d.period <= p.period
        AND (d.period = p.period OR (p.cumulative AND d.period >= p.year_start))
       JOIN ref.format_item i ON i.format_id = %(anchor)s AND i.item_code = d.item_code
@@ -68,7 +68,7 @@ WITH pull AS (
     UNION
     SELECT district, period, cumulative, item_code, disaggregation FROM portal
 )
-INSERT INTO marts.portal_reconciliation (state, district, period, basis, item_code, disaggregation, our_value,
+INSERT INTO {marts}.portal_reconciliation (state, district, period, basis, item_code, disaggregation, our_value,
                                          portal_value, difference, status, pull_key, portal_status_as_on, built_at)
 SELECT s.state, c.district, c.period, CASE WHEN c.cumulative THEN 'financial_year_to_date' ELSE 'month' END,
        c.item_code, c.disaggregation, o.value, pv.value, coalesce(o.value, 0) - coalesce(pv.value, 0),

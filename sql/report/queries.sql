@@ -30,7 +30,9 @@ SELECT u.facility_id, f.name, f.block, u.scans, u.scans_with_valid_rch, u.share_
     ORDER BY u.below_threshold DESC, u.share_valid NULLS FIRST, f.name;
 
 -- name: disease_signals
-SELECT area_level, area, item_code, period, method, observed, expected, upper_bound, alarm
+-- would_alarm and completeness: a provisional month's rise is shown as such, never as an alarm.
+SELECT area_level, area, item_code, period, method, observed, expected, upper_bound, alarm,
+          would_alarm, completeness
      FROM marts.disease_signals
     WHERE district = %s AND period = ANY(%s)
     ORDER BY area_level DESC, area, item_code, period, method;

@@ -115,7 +115,7 @@ def test_every_mart_is_listed_and_district_marts_have_row_level_security(conn):
     assert access_problems(conn, load_catalog()) == []
     catalog = load_catalog()
     assert {t.name for t in catalog.in_scope("district")} >= {"disease_signals", "ultrasound_compliance"}
-    assert {t.name for t in catalog.in_scope("internal")} == {"block_build_state", "reader_scope"}
+    assert {t.name for t in catalog.in_scope("internal")} == {"block_build_state", "reader_scope", "export_owed"}
 
 
 def test_the_check_finds_unlisted_unprotected_and_missing_tables(conn):

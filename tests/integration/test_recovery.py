@@ -12,6 +12,7 @@ files in a second database, table by table.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -21,6 +22,8 @@ import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -30,7 +33,7 @@ from hmis.pipeline import monthly as tasks
 from hmis.pipeline.run import Run, run_key
 from hmis.platform.settings import load_settings
 from hmis.platform.warehouse import connect, migrate
-from hmis.reference.periods import REPORTING_TZ
+from hmis.reference.periods import REPORTING_TZ, due_at
 from hmis_dev.airflow_runtime import run_dag
 from hmis_dev.demo.generator import generate
 from hmis_dev.services import postgres
@@ -41,10 +44,15 @@ AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=REPORTING_TZ)
 PERIOD = "2026-10"
 SCHEMAS = ("ref", "ingest", "facts", "dq", "compliance", "marts", "alerts", "ultrasound", "public")
 # Columns that describe the machine rather than the data: how long a validation took, and
-# when a migration happened to be applied.
-VOLATILE = {("dq", "validation_run", "seconds"), ("public", "schema_migration", "applied_at")}
+# the real times the audit columns keep beside the logical ones (when a migration, a ledger
+# row, a publication, a debt to the state, a sent alert or a run's execution happened).
+VOLATILE = {("dq", "validation_run", "seconds"), ("public", "schema_migration", "applied_at"),
+            ("ingest", "file", "recorded_at"), ("ingest", "file", "settled_at"),
+            ("marts", "publication", "published_at"), ("marts", "export_owed", "owed_at"),
+            ("marts", "export_owed", "settled_at"), ("alerts", "sent", "sent_clock_at"),
+            ("ingest", "run_history", "finished_at")}
 INGEST = ("prepare", "discover", "parse", "validate", "load", "update_compliance", "build_marts")
-EVERY_STAGE = INGEST + ("notify_officers", "summarise")
+EVERY_STAGE = INGEST + ("export_marts", "notify_officers", "summarise")
 STAGE_SCRIPT = """
 import logging, sys
 from datetime import datetime
@@ -258,9 +266,13 @@ def test_the_same_date_run_three_times_leaves_identical_tables_and_sends_nothing
     assert mails and rows("SELECT count(*) FROM facts.monthly_value")[0][0] > 9000
     # Airflow retrying the alert task (or a whole re-run) finds every alert in the ledger.
     assert tasks.notify_officers(Run.at(AS_OF))["alerts_sent"] == 0
-    for _ in range(2):
+    for again in range(2):
         run_stages(AS_OF, EVERY_STAGE)
-        assert checksums() == first
+        now = checksums()
+        # Run history is kept, never replaced: each execution adds a row; nothing else changes.
+        assert rows("SELECT count(*) FROM ingest.run_history") == [(again + 2,)]
+        assert {t: c for t, c in now.items() if t != "ingest.run_history"} == \
+               {t: c for t, c in first.items() if t != "ingest.run_history"}
     assert len(mail_sink.messages()) == len(mails)
     message_ids = [m["Message-ID"] for m in mail_sink.messages()]
     assert len(set(message_ids)) == len(message_ids)
@@ -398,14 +410,43 @@ def test_two_runs_started_together_process_every_file_once(source, warehouse, la
 # --------------------------------------------------------------------------- backfill
 
 
+def exported(store: Path) -> dict[str, str]:
+    """Every file of the export store (data, DHIS2 documents, report pages, manifests) by its digest."""
+    return {str(p.relative_to(store)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(store.rglob("*")) if p.is_file()}
+
+
+def district_sums(schema: str, period: str) -> dict:
+    """{(item, disaggregation): (value, facilities reporting)} of a schema's district marts."""
+    return {(i, d): (v, n) for i, d, v, n in rows(
+        sql.SQL("""SELECT item_code, disaggregation, value, facilities_reporting FROM {}
+                    WHERE period = %s""").format(sql.Identifier(schema, "district_monthly")), (period,))}
+
+
+def truth_sums(truth, period: str) -> dict:
+    """The same, summed from the accepted values the generator says were known at its date."""
+    sums: dict = {}
+    for (_facility, p), values in truth.values.items():
+        for key, value in values.items():
+            if p == period and isinstance(value, int):
+                total, facilities = sums.get(key, (0, 0))
+                sums[key] = (total + value, facilities + 1)
+    return sums
+
+
 def test_a_backfill_reproduces_its_date_and_leaves_the_latest_state_intact(warehouse, mail_sink, landing,
                                                                             airflow_home, tmp_path, monkeypatch):
     monkeypatch.setenv("HMIS_DATA_DOCS", "off")
-    generate(landing, AS_OF, months=1)
+    store = tmp_path / "state-store"
+    monkeypatch.setenv("HMIS_EXPORT_URL", str(store))
+    latest_truth = generate(landing, AS_OF, months=1)
     past = datetime(2026, 11, 4, 6, 0, tzinfo=REPORTING_TZ)
+    after_due = datetime(2026, 11, 6, 6, 0, tzinfo=REPORTING_TZ)
     known_then = generate(tmp_path / "known-then", past, months=1)
+    known_after_due = generate(tmp_path / "known-after-due", after_due, months=1)
 
-    # A past date on a fresh warehouse (`hmis run --date 2026-11-04`) sees only what had arrived by then.
+    # A past date on a fresh warehouse (`hmis run --date 2026-11-04`) sees only what had arrived by then,
+    # and is the current state: its marts are the sums of the values known then.
     run = run_dag(load_settings(), past)
     assert str(run.state).endswith("success")
     status = dict(((f, p), s) for f, p, s in rows(
@@ -416,22 +457,155 @@ def test_a_backfill_reproduces_its_date_and_leaves_the_latest_state_intact(wareh
             "SELECT facility_id, period, item_code, disaggregation, value, value_text FROM facts.monthly_value"):
         loaded.setdefault((f, p), {})[(element, sub)] = value if value is not None else text
     assert loaded == known_then.values
+    assert district_sums("marts", PERIOD) == truth_sums(known_then, PERIOD)
+    # Not yet due: every figure of the month is provisional.
+    assert rows("SELECT DISTINCT completeness FROM marts.district_monthly WHERE period = %s",
+                (PERIOD,)) == [("provisional",)]
 
-    # Then the regular run, a backfill of the past date again, and the regular run again.
+    # Then the regular run: the current marts are the sums as of its date.
     run_stages(AS_OF, EVERY_STAGE)
-    latest, mails = checksums(), len(mail_sink.messages())
+    assert district_sums("marts", PERIOD) == truth_sums(latest_truth, PERIOD)
+    assert truth_sums(latest_truth, PERIOD) != truth_sums(known_then, PERIOD)
+    # Due, and 250 of 266 reports in (94 %): complete.
+    assert rows("""SELECT reported, expected, completeness FROM marts.reporting_rates
+                    WHERE level = 'district' AND period = %s""", (PERIOD,)) == [(250, 266, "complete")]
+    assert rows("""SELECT DISTINCT completeness FROM marts.indicator_monthly
+                    WHERE period = %s AND level <> 'block'""", (PERIOD,)) == [("complete",)]
+    # A block is as complete as its own reports: one with fewer than 90 % of them in stays provisional.
+    blocks = rows("""SELECT area, reported::numeric / expected, completeness FROM marts.reporting_rates
+                      WHERE level = 'block' AND period = %s""", (PERIOD,))
+    assert {c for _a, share, c in blocks if share < Decimal("0.9")} <= {"provisional"}
+    assert {c for _a, share, c in blocks if share >= Decimal("0.9")} == {"complete"}
+    latest, mails, files = checksums(), len(mail_sink.messages()), exported(store)
     latest_summary = rows("SELECT summary FROM ingest.run WHERE run_id = %s", (run_key(AS_OF),))
-    run_stages(past, EVERY_STAGE)
-    after_backfill = checksums()
-    for table in ("ingest.file", "facts.monthly_value", "ingest.staged_value", "dq.result", "alerts.sent"):
-        assert after_backfill[table] == latest[table], f"the backfill changed {table}"
+    assert any(k.endswith("manifest.json") for k in files)
+
+    # Backfills of two past dates after the later loads: each computes its date apart (schema asof) —
+    # the statuses and the sums of the versions valid then — and leaves every current table and every
+    # exported byte as it was, and sends nothing.
+    for moment, truth in ((past, known_then), (after_due, known_after_due)):
+        run_stages(moment, EVERY_STAGE)
+        after_backfill = checksums()
+        changed = {t for t in latest if after_backfill[t] != latest[t]}
+        assert changed <= {"ingest.run", "ingest.run_history"}, changed
+        assert exported(store) == files
+        assert len(mail_sink.messages()) == mails
+        assert rows("SELECT as_of FROM asof.publication WHERE period = %s", (PERIOD,)) == [(moment,)]
+        assert district_sums("asof", PERIOD) == truth_sums(truth, PERIOD)
+        as_of_status = dict(((f, p), s) for f, p, s in rows(
+            "SELECT facility_id, period, status FROM asof.facility_status WHERE period = %s", (PERIOD,)))
+        assert as_of_status == {k: v for k, v in truth.status.items() if k[1] == PERIOD}
+        # Consistent with each other: the facilities reporting match the statuses of that date.
+        reported = rows("""SELECT reported FROM asof.reporting_rates WHERE level = 'district' AND period = %s""",
+                        (PERIOD,))[0][0]
+        assert reported == sum(1 for s in as_of_status.values() if s in ("on_time", "late"))
+        # Provisional until the month is due and 90 % of its expected reports are in.
+        complete = moment > due_at(PERIOD) and reported >= 0.9 * len(as_of_status)
+        assert rows("""SELECT DISTINCT completeness FROM asof.district_monthly WHERE period = %s""",
+                    (PERIOD,)) == [("complete" if complete else "provisional",)]
+    assert rows("""SELECT run_id, current FROM ingest.run_history ORDER BY finished_at""")[-2:] == [
+        (run_key(past), False), (run_key(after_due), False)]
+
     run_stages(AS_OF, EVERY_STAGE)
     again = checksums()
     differs = {t for t in latest if again[t] != latest[t]}
-    # Only the backfilled run's own summary row changed: it describes that run's latest execution.
-    assert differs <= {"ingest.run"}, differs
+    # Only the run's own summary row and the kept run history changed.
+    assert differs <= {"ingest.run", "ingest.run_history"}, differs
     assert rows("SELECT summary FROM ingest.run WHERE run_id = %s", (run_key(AS_OF),)) == latest_summary
     assert len(mail_sink.messages()) == mails
+    assert exported(store) == files
+
+
+# --------------------------------------------------------------------------- exports never lost
+
+
+def assert_every_export_present(store: Path) -> None:
+    """Every period of the current marts is exported whole and as the marts are now: its manifest's
+    files all exist with their digests and carry the marts' fingerprints, each district has its
+    report page, and nothing is still owed."""
+    assert rows("SELECT count(*) FROM marts.export_owed WHERE settled_at IS NULL") == [(0,)]
+    districts = [d for (d,) in rows("SELECT DISTINCT district FROM ref.facility")]
+    periods = [p for (p,) in rows("SELECT DISTINCT period FROM marts.district_monthly ORDER BY 1")]
+    assert periods
+    for period in periods:
+        manifest = json.loads((store / "exports" / period / "manifest.json").read_text(encoding="utf-8"))
+        for name, entry in manifest["files"].items():
+            assert hashlib.sha256((store / entry["key"]).read_bytes()).hexdigest() == entry["sha256"], name
+        current = sorted(s for (s,) in rows(
+            "SELECT DISTINCT ledger_state FROM marts.district_monthly WHERE period = %s", (period,)))
+        assert manifest["ledger_states"]["district_monthly"] == current
+        for district in districts:
+            assert (store / "reports" / period / f"compliance-{district.lower()}.html").is_file()
+
+
+def send_late(landing: Path, arrived: datetime) -> str:
+    """A late report from a facility that had none: one item, arriving at ``arrived``."""
+    facility = rows("""SELECT min(facility_id) FROM compliance.facility_status
+                        WHERE period = %s AND status = 'missing'""", (PERIOD,))[0][0]
+    path = landing / "submissions" / PERIOD / f"{facility}.csv"
+    path.write_text(f"facility_id,period,item_code,value\n{facility},{PERIOD},14.2.1,40\n", encoding="utf-8")
+    os.utime(path, (arrived.timestamp(), arrived.timestamp()))
+    return facility
+
+
+def exporting_and_blocked() -> list[tuple]:
+    return rows("""SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+                    AND wait_event_type = 'Lock' AND query LIKE %s""", ('SELECT %state_monthly%',))
+
+
+def test_what_an_interrupted_run_owes_the_state_is_exported_by_the_next(source, warehouse, landing, mail_sink,
+                                                                          tmp_path, monkeypatch):
+    store = tmp_path / "state-store"
+    monkeypatch.setenv("HMIS_EXPORT_URL", str(store))
+    shutil.copytree(source, landing, dirs_exist_ok=True)
+
+    # Killed after the marts committed: nothing exported, the period owed.
+    run_stages(AS_OF, INGEST)
+    assert not (store / "exports").exists()
+    periods = list(Run.at(AS_OF).periods)
+    assert rows("SELECT kind, period FROM marts.export_owed WHERE settled_at IS NULL ORDER BY period") == [
+        ("period", p) for p in periods]
+    # One more run of the same date: its marts have nothing new (and skip), its export pays the debt.
+    result = run_stages(AS_OF, EVERY_STAGE)
+    assert result["build_marts"]["changed"] == []
+    assert result["export_marts"]["exported_periods"] == periods
+    assert_every_export_present(store)
+
+    # Killed during the export: a late report rebuilds the marts; the export has written the report
+    # pages and the district files when it is stopped, before the state files and the manifest.
+    day = AS_OF + timedelta(days=1)
+    send_late(landing, AS_OF + timedelta(hours=1))
+    run_stages(day, INGEST)
+    before = json.loads((store / "exports" / PERIOD / "manifest.json").read_text(encoding="utf-8"))
+    blocker = connect()
+    with blocker.cursor() as cur:
+        cur.execute("LOCK TABLE marts.state_monthly IN ACCESS EXCLUSIVE MODE")
+    worker = Worker(("export_marts",), day)
+    wait_for(exporting_and_blocked, "the export to reach the state marts")
+    os.kill(worker.pid, signal.SIGKILL)
+    assert worker.finish(timeout=10)[0] == -signal.SIGKILL
+    blocker.rollback()
+    blocker.close()
+    assert json.loads((store / "exports" / PERIOD / "manifest.json").read_text(encoding="utf-8")) == before
+    assert rows("SELECT count(*) FROM marts.export_owed WHERE settled_at IS NULL") == [(1,)]
+    run_stages(day, EVERY_STAGE)
+    assert_every_export_present(store)
+
+    # Killed during the alerts, which run before the export in this order: the next run exports.
+    later = day + timedelta(days=1)
+    send_late(landing, day + timedelta(hours=1))
+    run_stages(later, INGEST)
+    worker = Worker(("notify_officers",), later)
+    time.sleep(1)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.finish(timeout=10)
+    assert rows("SELECT count(*) FROM marts.export_owed WHERE settled_at IS NULL") == [(1,)]
+    run_stages(later, EVERY_STAGE)
+    assert_every_export_present(store)
+    # Every debt was recorded with the run that owed it and settled by a later one, with real times.
+    assert rows("""SELECT period, run_id, settled_run_id FROM marts.export_owed ORDER BY owed_id""") == [
+        *((p, run_key(AS_OF), run_key(AS_OF)) for p in periods),
+        (PERIOD, run_key(day), run_key(day)), (PERIOD, run_key(later), run_key(later))]
 
 
 # --------------------------------------------------------------------------- least privilege

@@ -18,6 +18,7 @@ from hmis.platform.warehouse import connect
 from hmis.reference.periods import REPORTING_TZ, due_at, period_of, shift_period
 from hmis.report.page import write_report
 from hmis_dev.airflow_runtime import output_to, run_dag, start_embedded_warehouse
+from hmis_dev.demo.approval import show_approval
 from hmis_dev.demo.generator import generate
 from hmis_dev.demo.population import write_population
 from hmis_dev.demo.portal import itemwise_report_html, portal_month
@@ -118,12 +119,15 @@ def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int)
     history_date = history_run_date(as_of, months)
     ladder = ladder_run_dates(settings, truth.periods[-1], as_of)
     # (logical date, DAG, open periods): the history backfill, the alert-ladder days of the
-    # latest month, today's run, and the signals DAG (dag.test() does not fire Asset
-    # schedules, so it is run explicitly).
+    # latest month, today's run, the signals DAG (dag.test() does not fire Asset schedules, so
+    # it is run explicitly), then a re-run of an earlier date after today's: a backfill, which
+    # computes its date apart (schema asof) and leaves today's marts and exports alone.
+    past = backfill_date(truth, as_of, settings.due_day)
     plan = ([(history_date, "hmis_monthly", HISTORY_MONTHS)] + [(d, "hmis_monthly", months) for d in ladder]
-            + [(as_of, "hmis_monthly", months), (as_of, "hmis_signals", months)])
+            + [(as_of, "hmis_monthly", months), (as_of, "hmis_signals", months), (past, "hmis_monthly", months)])
     print(f"3/5 pipeline: {len(plan)} Airflow runs — history backfill for {history_date:%d %b %Y}, the alert-ladder "
-          f"days ({', '.join(f'{d:%d %b}' for d in ladder)}), {as_of:%d %b %Y %H:%M} IST, then hmis_signals")
+          f"days ({', '.join(f'{d:%d %b}' for d in ladder)}), {as_of:%d %b %Y %H:%M} IST, hmis_signals, "
+          f"then {past:%d %b %Y} again as a backfill")
     print(f"    (Airflow's own output goes to {run_log})")
     states = []
     with SmtpSink(mail_dir) as sink:
@@ -139,7 +143,19 @@ def run_demo(settings: Settings, as_of: datetime | None, months: int, seed: int)
     new_mail = sorted(mail_dir.glob("*.eml"))[before:]
     print(f"5/5 report ({time.monotonic() - started:.0f} s)\n")
     print(_report(settings, truth, new_mail, server, truth.periods[-months:]))
+    # District approval through a real scheduler and the REST API (dag.test() cannot answer a
+    # waiting approval form).
+    print()
+    print("\n".join(show_approval(settings, as_of)))
     return 0 if all(s.endswith("success") for s in states) else 1
+
+
+def backfill_date(truth, as_of: datetime, due_day: int) -> datetime:
+    """Noon IST on the day after the newest due month's due date (not a scheduled run's time, so
+    Airflow has no run of that date yet): an earlier date than today's run, re-run after it."""
+    due = max(due_at(p, due_day) for p in truth.periods if due_at(p, due_day) < as_of)
+    moment = (due + timedelta(days=1)).astimezone(REPORTING_TZ).replace(hour=12, minute=0, second=0, microsecond=0)
+    return min(moment, as_of - timedelta(days=1))
 
 
 
@@ -198,6 +214,18 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
             reconciled = cur.fetchall()
             cur.execute("SELECT count(*) FILTER (WHERE status = 'match'), count(*) FROM marts.portal_reconciliation")
             matched = cur.fetchone()
+            cur.execute("""SELECT r.period, r.reported, r.expected, r.due_at, r.completeness, p.as_of,
+                                  a.reported, a.completeness, ap.as_of
+                             FROM marts.reporting_rates r
+                             JOIN marts.publication p USING (period)
+                             LEFT JOIN asof.reporting_rates a
+                               ON a.level = r.level AND a.area = r.area AND a.period = r.period
+                             LEFT JOIN asof.publication ap ON ap.period = r.period
+                            WHERE r.level = 'district' AND r.period = ANY(%s) ORDER BY r.period""", (periods,))
+            completeness = cur.fetchall()
+            cur.execute("""SELECT kind, count(*), count(*) FILTER (WHERE settled_at IS NULL)
+                             FROM marts.export_owed GROUP BY 1 ORDER BY 1""")
+            debts = cur.fetchall()
         conn.rollback()
 
         report_path = write_report(conn, settings.reports_dir, "Hisar", periods[-1], truth.as_of)
@@ -231,6 +259,19 @@ def _report(settings: Settings, truth, new_mail, server, periods: list[str]) -> 
                      f"{matched[0]} of {matched[1]} items agree; the others:")
         lines += [f"  {period} item {item}: ours {ours}, portal {theirs} ({diff:+}; {status})"
                   for period, item, ours, theirs, diff, status in reconciled]
+        lines.append("")
+    if completeness:
+        lines.append("completeness of each month (marts.reporting_rates; every mart row carries the class): "
+                     "provisional until due and 90 % of expected reports in")
+        for period, reported, expected, due, klass, current_as_of, then, then_class, then_as_of in completeness:
+            line = (f"  {period}: {reported} of {expected} reports, due {due.astimezone(REPORTING_TZ):%d %b}, {klass} "
+                    f"(current marts as of {current_as_of.astimezone(REPORTING_TZ):%d %b %H:%M})")
+            if then_as_of is not None:
+                line += (f"; as of the backfill of {then_as_of.astimezone(REPORTING_TZ):%d %b}: {then} reports, "
+                         f"{then_class} (schema asof)")
+            lines.append(line)
+        lines.append("  exports owed to the state and paid (marts.export_owed): "
+                     + ", ".join(f"{kind} {n} ({open_} still owed)" for kind, n, open_ in debts))
         lines.append("")
     lines.append(f"values in the warehouse: {total_values:,} (facts.monthly_value)")
     if rejections:

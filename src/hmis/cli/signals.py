@@ -1,6 +1,6 @@
-"""``hmis signals``: the EARS methods on any series file, for analysts and for checking.
+"""``hmis signals``: the EARS methods on any series file, and the signals the pipeline kept.
 
-Input: a CSV with columns ``area, period, count``; ``period`` is a month ``YYYY-MM`` or an ISO
+Input: a CSV with columns ``area, period, count`` and optionally ``completeness``; ``period`` is a month ``YYYY-MM`` or an ISO
 week ``YYYY-Www`` (one kind per area); ``count`` is a number of cases, or empty for a period
 without data. Each area is one series from its first to its last period; a period absent
 from the file is missing, exactly like an empty count. Output: the same columns plus
@@ -9,6 +9,16 @@ period for C1, the 10th for C2, the 12th for C3 with the default baseline of 7);
 is ``true``, ``false`` or empty where the method cannot judge (a missing value in the
 window). The defaults are those of R's ``surveillance::earsC``; see
 :mod:`hmis.signals.ears`.
+
+Provisional months are never alarmed (:mod:`hmis.signals.completeness`). With a
+``completeness`` column (``provisional`` or ``complete``; empty reads as complete: the file
+says which periods are provisional), the output adds ``would_alarm`` (the method's verdict)
+and ``completeness``, and ``alarm`` is ``false`` on every provisional period the method judged.
+
+``hmis signals --warehouse [--district D] [--period YYYY-MM] [--method M]`` lists what the
+pipeline kept in ``marts.disease_signals`` instead: every area, disease, period and method
+with its month's class and its state in English and Hindi (``signal``, ``signal_hi``), a
+provisional month's rise reading "rising, provisional: no alarm until the month is complete".
 
 Mistakes in the call or the file are one line on stderr and exit code 2.
 """
@@ -28,10 +38,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hmis.signals.completeness import CLASSES, COMPLETE, PROVISIONAL
 from hmis.signals.ears import DEFAULT_BASELINE, METHODS, EarsError, ears_c, first_evaluated
 
 INPUT_COLUMNS = ("area", "period", "count")
 OUTPUT_COLUMNS = ("area", "period", "count", "expected", "sd", "upper_bound", "alarm")
+# Added when the input says which periods are provisional.
+COMPLETENESS_COLUMNS = ("would_alarm", "completeness")
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -47,9 +62,15 @@ def register(subparsers) -> None:
         help="run EARS C1/C2/C3 on a series CSV (area, period, count)",
         description="Detect aberrations in count series with the CDC EARS methods, as R's surveillance::earsC.",
     )
-    parser.add_argument("--method", choices=METHODS, default="C1", help="EARS method (default C1)")
-    parser.add_argument("--input", required=True, help="CSV with columns area, period, count ('-' for stdin)")
-    parser.add_argument("--output", required=True, help="CSV to write ('-' for stdout)")
+    parser.add_argument("--method", choices=METHODS, default=None,
+                        help="EARS method (default C1; with --warehouse, every method)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="CSV with columns area, period, count[, completeness] ('-' for stdin)")
+    source.add_argument("--warehouse", action="store_true",
+                        help="list the signals the pipeline kept (marts.disease_signals) instead")
+    parser.add_argument("--district", help="with --warehouse: only this district")
+    parser.add_argument("--period", help="with --warehouse: only this month (YYYY-MM)")
+    parser.add_argument("--output", default="-", help="CSV to write ('-' for stdout, the default)")
     parser.add_argument("--baseline", type=int, default=DEFAULT_BASELINE,
                         help=f"periods in the baseline (default {DEFAULT_BASELINE}, at least 3)")
     parser.add_argument("--alpha", type=float, default=None,
@@ -60,18 +81,73 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``hmis signals``; return the exit code (2 after a one-line error on stderr)."""
+    if args.warehouse:
+        return _run_listing(args)
+    method = args.method or "C1"
     try:
+        if args.district or args.period:
+            raise SignalsUsageError("--district and --period go with --warehouse; a series file is judged whole")
         text = _read_input(args.input)
         series = parse_series(text)
-        rows, skipped = evaluate(series, args.method, args.baseline, args.alpha, args.min_sigma)
-        _write_output(args.output, rows)
+        rows, skipped = evaluate(series, method, args.baseline, args.alpha, args.min_sigma)
+        marked = any(classes is not None for *_, classes in series.values())
+        columns = OUTPUT_COLUMNS + COMPLETENESS_COLUMNS if marked else OUTPUT_COLUMNS
+        _write_output(args.output, [row if marked else row[:len(OUTPUT_COLUMNS)] for row in rows], columns)
     except (SignalsUsageError, EarsError) as exc:
         print(f"hmis signals: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     for area, length in skipped:
-        print(f"hmis signals: area {area!r} has {length} period(s), too few for {args.method}; skipped",
+        print(f"hmis signals: area {area!r} has {length} period(s), too few for {method}; skipped",
               file=sys.stderr)
     return 0
+
+
+def _run_listing(args: argparse.Namespace) -> int:
+    """``--warehouse``: the kept signals as CSV; provisional months marked, never alarmed."""
+    import psycopg2
+    import psycopg2.errors
+
+    from hmis.platform.embedded import start_embedded_services
+    from hmis.platform.settings import load_settings
+    from hmis.platform.warehouse import connect
+    from hmis.signals.listing import COLUMNS, read_listing
+
+    try:
+        if args.input is not None:
+            raise SignalsUsageError("--input and --warehouse exclude each other")
+        if args.period and not _MONTH_RE.match(args.period):
+            raise SignalsUsageError(f"--period {args.period!r} is not a month YYYY-MM (e.g. 2026-11)")
+        start_embedded_services(load_settings())
+        conn = connect()
+        try:
+            listing = read_listing(conn, args.district, args.period, args.method)
+        except psycopg2.errors.UndefinedTable:
+            raise SignalsUsageError("the warehouse has no disease signals yet; run the hmis_signals DAG first") from None
+        finally:
+            conn.close()
+        if not listing:
+            raise SignalsUsageError("no disease signals match " + (", ".join(
+                f"{name} {value}" for name, value in (("district", args.district), ("period", args.period),
+                                                       ("method", args.method)) if value) or "at all"))
+        _write_output(args.output, [[_cell(row[column]) for column in COLUMNS] for row in listing], COLUMNS)
+    except SignalsUsageError as exc:
+        print(f"hmis signals: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except psycopg2.OperationalError as exc:
+        print(f"hmis signals: cannot reach the warehouse: {(str(exc).strip().splitlines() or [''])[0]}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    return 0
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _number(value)
+    return str(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,8 +200,9 @@ def period_label(kind: str, index: int) -> str:
     return f"{year:04d}-W{week:02d}"
 
 
-def parse_series(text: str) -> dict[str, tuple[str, list[str], np.ndarray]]:
-    """Areas in file order, each as (kind, every period from first to last, counts with NaN gaps)."""
+def parse_series(text: str) -> dict[str, tuple[str, list[str], np.ndarray, list[str] | None]]:
+    """Areas in file order, each as (kind, every period from first to last, counts with NaN gaps,
+    each period's completeness class, or None when the file has no ``completeness`` column)."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None:
@@ -135,7 +212,9 @@ def parse_series(text: str) -> dict[str, tuple[str, list[str], np.ndarray]]:
     if missing:
         raise SignalsUsageError(f"the input lacks column(s) {', '.join(missing)}; expected area,period,count")
     at = {column: columns.index(column) for column in INPUT_COLUMNS}
+    marked = "completeness" in columns
     found: dict[str, dict[int, float]] = {}
+    classes: dict[str, dict[int, str]] = {}
     kinds: dict[str, str] = {}
     for line, record in enumerate(reader, start=2):
         if not any(cell.strip() for cell in record):
@@ -153,6 +232,8 @@ def parse_series(text: str) -> dict[str, tuple[str, list[str], np.ndarray]]:
         if index in series:
             raise SignalsUsageError(f"line {line}: area {area!r} has period {period} twice")
         series[index] = value
+        if marked:
+            classes.setdefault(area, {})[index] = _completeness(record[columns.index("completeness")], line)
     if not found:
         raise SignalsUsageError("the input has a header but no rows")
     result = {}
@@ -163,8 +244,19 @@ def parse_series(text: str) -> dict[str, tuple[str, list[str], np.ndarray]]:
             kinds[area],
             [period_label(kinds[area], index) for index in indexes],
             np.array([series.get(index, math.nan) for index in indexes], dtype=float),
+            # A period absent from the file has no count, so no verdict: its class does not matter.
+            [classes[area].get(index, COMPLETE) for index in indexes] if marked else None,
         )
     return result
+
+
+def _completeness(raw: str, line: int) -> str:
+    value = raw.strip().lower()
+    if value == "":
+        return COMPLETE
+    if value not in CLASSES:
+        raise SignalsUsageError(f"line {line}: completeness {raw!r} must be provisional, complete or empty")
+    return value
 
 
 def _count(raw: str, line: int) -> float:
@@ -183,7 +275,10 @@ def _count(raw: str, line: int) -> float:
 
 
 def evaluate(series: dict, method: str, baseline: int, alpha: float | None, min_sigma: float):
-    """Output rows for every area long enough for ``method``, and (area, length) of those skipped."""
+    """Output rows for every area long enough for ``method``, and (area, length) of those skipped.
+
+    Each row has the columns of :data:`OUTPUT_COLUMNS` then :data:`COMPLETENESS_COLUMNS`.
+    """
     if baseline < 3:
         raise SignalsUsageError(f"--baseline must be at least 3, not {baseline}")
     if alpha is not None and not 0 < alpha < 1:
@@ -192,15 +287,20 @@ def evaluate(series: dict, method: str, baseline: int, alpha: float | None, min_
         raise SignalsUsageError(f"--min-sigma must be 0 or more, not {min_sigma}")
     needed = first_evaluated(method, baseline) + 1
     rows, skipped = [], []
-    for area, (_kind, periods, counts) in series.items():
+    for area, (_kind, periods, counts, classes) in series.items():
         if len(counts) < needed:
             skipped.append((area, len(counts)))
             continue
         result = ears_c(counts, method, baseline, alpha, min_sigma)
         for record in result.itertuples(index=False):
+            completeness = classes[record.position] if classes else COMPLETE
+            alarm = record.alarm
+            # A provisional period is judged, never alarmed (hmis.signals.completeness).
+            if completeness == PROVISIONAL and alarm is not None and alarm is not pd.NA:
+                alarm = False
             rows.append([
                 area, periods[record.position], _number(record.observed), _number(record.expected),
-                _number(record.sd), _number(record.upper_bound), _flag(record.alarm),
+                _number(record.sd), _number(record.upper_bound), _flag(alarm), _flag(record.alarm), completeness,
             ])
     if not rows:
         raise SignalsUsageError(
@@ -225,10 +325,10 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def _write_output(name: str, rows: list[list[str]]) -> None:
+def _write_output(name: str, rows: list[list[str]], columns: Sequence[str] = OUTPUT_COLUMNS) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(OUTPUT_COLUMNS)
+    writer.writerow(columns)
     writer.writerows(rows)
     if name == "-":
         sys.stdout.write(buffer.getvalue())

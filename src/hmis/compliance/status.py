@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
+from psycopg2 import sql
 
 from hmis.platform.warehouse import copy_rows, statement
 from hmis.quality.runner import expected_reporter
@@ -86,9 +87,16 @@ def compute_statuses(registry: pd.DataFrame, files: pd.DataFrame, periods: list[
     return result
 
 
+CURRENT_TABLE = "compliance.facility_status"
+# Where a backfill (a run dated before a later run of the period) writes its statuses: they
+# describe its past date, not today, and must not replace the current ones.
+AS_OF_TABLE = "asof.facility_status"
+
+
 def refresh_status(conn, registry: pd.DataFrame, periods: list[str], as_of: datetime,
-                   due_day: int = 5) -> dict[str, int]:
-    """Recompute ``compliance.facility_status`` for ``periods`` in one transaction."""
+                   due_day: int = 5, table: str = CURRENT_TABLE) -> dict[str, int]:
+    """Recompute the statuses of ``periods`` as of ``as_of`` into ``table`` (the current
+    statuses, or a backfill's, :data:`AS_OF_TABLE`) in one transaction."""
     with conn.cursor() as cur:
         cur.execute(
             statement(SQL, "submissions"),
@@ -97,9 +105,10 @@ def refresh_status(conn, registry: pd.DataFrame, periods: list[str], as_of: date
         files = pd.DataFrame(cur.fetchall(), columns=["facility_id", "period", "file_id", "submitted_at", "status"])
     statuses = compute_statuses(registry, files, periods, as_of, due_day)
     with conn, conn.cursor() as cur:
-        cur.execute("DELETE FROM compliance.facility_status WHERE period = ANY(%s)", (periods,))
+        cur.execute(sql.SQL("DELETE FROM {} WHERE period = ANY(%s)").format(
+            sql.Identifier(*table.split("."))), (periods,))
         copy_rows(
-            cur, "compliance.facility_status",
+            cur, table,
             ["facility_id", "period", "status", "submitted_at", "due_at", "file_id", "as_of"],
             ((s.facility_id, s.period, s.status, s.submitted_at.isoformat() if s.submitted_at else None,
               s.due_at.isoformat(), s.file_id, as_of.isoformat()) for s in statuses),

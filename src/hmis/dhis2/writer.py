@@ -28,7 +28,7 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET  # noqa: S405 - writing only
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -249,6 +249,7 @@ class Dhis2Document:
 def district_documents(frame, period: str | None = None, *, district_lgd: dict[str, str] | None = None,
                        mapping: Dhis2Mapping | None = None, data_set: str | None = None,
                        data_set_scheme: str = CODE, complete_date: date | datetime | str | None = None,
+                       complete_dates: Mapping[str, date | datetime | str] | None = None,
                        ) -> list[Dhis2Document]:
     """District aggregates as importable documents, one per district, month and id-scheme set.
 
@@ -260,11 +261,13 @@ def district_documents(frame, period: str | None = None, *, district_lgd: dict[s
     default). The district's org unit is its UID in the mapping (scope ``district``, by LGD
     code), else its LGD code under the mapping's org-unit fallback scheme, else its name
     (``NAME``). ``completeDate`` is set only when ``complete_date`` is given — pass it only
-    for a month that is complete and approved."""
+    for a month that is complete and approved — or, per district, for the districts
+    ``complete_dates`` names (district -> the date its month was approved; any other district's
+    documents carry none)."""
     mapping = mapping or load_mapping()
     district_lgd = district_lgd or {}
     check_scheme(data_set_scheme)
-    if complete_date is not None and not data_set:
+    if (complete_date is not None or complete_dates) and not data_set:
         raise ValueError("a completeDate registers a data set as complete: name the data set")
     complete = _date_text(complete_date)
     documents: dict[tuple, Dhis2Document] = {}
@@ -299,7 +302,8 @@ def district_documents(frame, period: str | None = None, *, district_lgd: dict[s
             notes = {"dataElement": de_note, "categoryOptionCombo": coc_note, "orgUnit": ou_note}
             if data_set:
                 notes["dataSet"] = f"{data_set_scheme} (idScheme)"
-            document = documents[key] = Dhis2Document(district, month, org_unit, schemes, [], data_set, complete, notes)
+            completed = _date_text(complete_dates.get(district)) if complete_dates is not None else complete
+            document = documents[key] = Dhis2Document(district, month, org_unit, schemes, [], data_set, completed, notes)
         document.values.append(DataValue(len(document.values) + 1, data_element, month, org_unit, coc, "",
                                          value_text(row.value)))
     return sorted(documents.values(), key=lambda d: (d.district, d.period, d.label != "uid", d.org_unit))

@@ -350,7 +350,10 @@ def load_accepted(conn, run_id: str, now: datetime) -> dict:
 
     For every facility-period with a newly accepted file, the newest file by submission
     time (among accepted and already loaded ones) wins: its rows replace the facility's
-    values for that period, and every other version is marked superseded. All of it,
+    values for that period, and every other version is marked superseded. The replaced
+    values are kept (facts.superseded_value), and so are those of an accepted version that
+    arrived before the winner but is read after it, and each version records when the next
+    one arrived (``superseded_at``): the values as of any moment can be rebuilt. All of it,
     ledger included, happens in one transaction, so no reader and no crash ever sees a
     facility-period half replaced.
     """
@@ -366,26 +369,35 @@ def load_accepted(conn, run_id: str, now: datetime) -> dict:
         ranked = cur.fetchall()
         winners = [r[0] for r in ranked if r[4] == 1 and r[3] == "accepted"]
         losers = [r[0] for r in ranked if r[4] > 1]
+        never_loaded = [r[0] for r in ranked if r[4] > 1 and r[3] == "accepted"]
         pairs = sorted({(r[1], r[2]) for r in ranked if r[4] == 1 and r[3] == "accepted"})
         if pairs:
+            execute_values(cur, statement(SQL, "keep_replaced_values"), pairs)
             execute_values(
                 cur,
                 statement(SQL, "delete_replaced_values"),
                 pairs,
             )
-        cur.execute(
-            statement(SQL, "insert_winning_values"),
-            (now, winners),
-        )
+        insert = statement(SQL, "insert_values")
+        cur.execute(sql.SQL(insert).format(target=sql.Identifier("facts", "monthly_value")), (now, winners))
         loaded_rows = cur.rowcount
+        if never_loaded:
+            cur.execute(sql.SQL(insert).format(target=sql.Identifier("facts", "superseded_value")),
+                        (now, never_loaded))
+        # Logical time in processed_at (the run's date); the clock in settled_at, for audits.
         cur.execute(
-            "UPDATE ingest.file SET status = 'loaded', processed_at = %s WHERE file_id = ANY(%s)",
+            "UPDATE ingest.file SET status = 'loaded', processed_at = %s, settled_at = clock_timestamp()"
+            " WHERE file_id = ANY(%s)",
             (now, winners),
         )
         cur.execute(
-            "UPDATE ingest.file SET status = 'superseded', processed_at = %s WHERE file_id = ANY(%s)",
+            "UPDATE ingest.file SET status = 'superseded', processed_at = %s, settled_at = clock_timestamp()"
+            " WHERE file_id = ANY(%s)",
             (now, losers),
         )
+        touched_pairs = sorted({(r[1], r[2]) for r in ranked})
+        if touched_pairs:
+            execute_values(cur, statement(SQL, "date_versions"), touched_pairs)
         # Staged rows of settled files go. When no file is still between parse and load
         # (the usual end of a run) that is every row, and TRUNCATE drops them without
         # visiting each one; otherwise only these files' rows are deleted.

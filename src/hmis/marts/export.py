@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Mapping
 from datetime import datetime
 
 import pandas as pd
@@ -23,6 +24,7 @@ from hmis.dhis2.mapping import ORG_UNITS_KEY, load_mapping
 from hmis.dhis2.writer import district_documents, export_files
 from hmis.marts.catalog import Table, load_catalog
 from hmis.platform.landing import LandingStore
+from hmis.reference.periods import REPORTING_TZ
 
 DHIS2_DATASET = "HMIS_MONTHLY"
 
@@ -42,16 +44,20 @@ def _read(conn, table: Table, period: str) -> pd.DataFrame:
     return frame
 
 
-def _put_dhis2(conn, frame: pd.DataFrame, period: str, put, org_units: bytes | None) -> None:
+def _put_dhis2(conn, frame: pd.DataFrame, period: str, put, org_units: bytes | None,
+               approved: Mapping[str, datetime] | None = None) -> None:
     """The district aggregates as DHIS2 ``dataValueSets`` documents, with UIDs wherever the
     id-scheme mapping has them (:mod:`hmis.dhis2`), one document per set of id schemes and a
-    sidecar saying how to import each. No ``completeDate``: a month is registered complete
-    only once the district has approved it, which these figures do not yet say."""
+    sidecar saying how to import each. ``completeDate`` only for the districts ``approved``
+    names (district -> when its month was approved, :func:`hmis.approval.revisions.approved_dates`):
+    a month is registered complete only once the district has approved it."""
     with conn.cursor() as cur:
         cur.execute("SELECT DISTINCT district, district_lgd FROM ref.facility")
         lgd = {d: code for d, code in cur.fetchall() if code}
     mapping = load_mapping(org_units)
-    documents = district_documents(frame, period, district_lgd=lgd, mapping=mapping, data_set=DHIS2_DATASET)
+    complete_dates = {district: moment.astimezone(REPORTING_TZ).date() for district, moment in (approved or {}).items()}
+    documents = district_documents(frame, period, district_lgd=lgd, mapping=mapping, data_set=DHIS2_DATASET,
+                                   complete_dates=complete_dates)
     for name, data in export_files(documents, mapping=mapping).items():
         put(f"dhis2/{name}", data, None if name.endswith(".import.json") else data.count(b'"dataElement"'))
 
@@ -63,8 +69,10 @@ def org_unit_list(landing: LandingStore) -> bytes | None:
     return landing.read(ORG_UNITS_KEY) if ORG_UNITS_KEY in listed else None
 
 
-def export_period(conn, store: LandingStore, period: str, built_at: datetime, org_units: bytes | None = None) -> dict:
-    """Write one period's export; return its manifest. ``org_units``: see :func:`org_unit_list`."""
+def export_period(conn, store: LandingStore, period: str, built_at: datetime, org_units: bytes | None = None,
+                  approved: Mapping[str, datetime] | None = None) -> dict:
+    """Write one period's export; return its manifest. ``org_units``: see :func:`org_unit_list`;
+    ``approved``: the districts whose DHIS2 documents carry a ``completeDate`` (see :func:`_put_dhis2`)."""
     files = {}
 
     def put(name: str, data: bytes, rows: int | None = None) -> None:
@@ -83,7 +91,7 @@ def export_period(conn, store: LandingStore, period: str, built_at: datetime, or
         put(f"{table.name}.csv", csv_bytes, len(frame))
         put(f"{table.name}.parquet", parquet.getvalue(), len(frame))
         if table.name == "district_monthly":
-            _put_dhis2(conn, frame, period, put, org_units)
+            _put_dhis2(conn, frame, period, put, org_units, approved)
     conn.rollback()
     manifest = {"period": period, "built_at": built_at.isoformat(), "files": files, "ledger_states": ledger_states}
     store.write(f"exports/{period}/manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))

@@ -8,6 +8,10 @@ alert lock (:mod:`hmis.notify.ledger`, :mod:`hmis.notify.delivery`). A failed se
 retried by the next run with the same Message-ID. Messages carry area-level counts only;
 their words are in ``templates/notify/disease_signal.*`` and the disease is named by the list
 of watched diseases (:mod:`hmis.reference.diseases`, through ``Alarm.disease``).
+
+No alarm e-mail is ever sent for a provisional month (not yet due, or too few reports in):
+such months never alarm (:mod:`hmis.signals.completeness`), the alarms read here are of
+complete months only, and the plan drops any other it is given.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from hmis.notify.channels.email import EmailChannel, compose
 from hmis.notify.delivery import Outgoing, deliver
 from hmis.notify.ledger import AlertRecord, message_id_for
 from hmis.signals.alarms import Alarm, read_alarms
+from hmis.signals.completeness import COMPLETE
 from hmis.templates import render
 
 log = logging.getLogger(__name__)
@@ -68,9 +73,14 @@ def read_recipients(conn) -> dict[str, list[str]]:
 
 def plan_signal_alerts(alarms: Sequence[Alarm], recipients: dict[str, list[str]]
                        ) -> tuple[list[tuple[Alarm, str]], list[str]]:
-    """(alarm, recipient) pairs to send, and the districts with alarms but no recipient."""
+    """(alarm, recipient) pairs to send, and the districts with alarms but no recipient.
+
+    Alarms of provisional months are never planned.
+    """
     planned, unrouted = [], set()
     for alarm in alarms:
+        if alarm.completeness != COMPLETE:
+            continue
         if not recipients.get(alarm.district):
             unrouted.add(alarm.district)
         planned += [(alarm, recipient) for recipient in recipients.get(alarm.district, [])]

@@ -16,11 +16,12 @@ from hmis.platform.settings import load_settings
 OWNER = "hmis-data-engineering"
 # Emitted whenever the marts are rebuilt; downstream DAGs schedule on it.
 MARTS_ASSET_URI = "hmis://warehouse/marts"
-ALLOWED_TAGS = frozenset({"hmis", "monthly", "compliance", "quality", "marts", "alerts", "signals", "ultrasound"})
+ALLOWED_TAGS = frozenset({"hmis", "monthly", "compliance", "quality", "marts", "alerts", "signals", "ultrasound",
+                          "approval"})
 
 
 # The modules whose functions are DAG tasks; `run_stage` names them as "<module>.<function>".
-STAGE_MODULES = ("monthly", "signals")
+STAGE_MODULES = ("monthly", "signals", "approval")
 
 
 def stage_function(stage: str):

@@ -4,6 +4,11 @@ Every function takes the :class:`~hmis.pipeline.run.Run` and derives everything 
 logical date — the open periods, due dates, which files had arrived — and never reads the
 clock, so a re-run or a backfill of the same date gives the same result. Heavy libraries
 (Great Expectations) are imported only inside the stage that needs them.
+
+The ingest stages only add to the ledger and are safe on any date. From compliance on, a run
+works on each period as :mod:`hmis.pipeline.currency` finds it: current (it replaces the
+statuses, marts and exports the state reads, and alerts officers) or past (a backfill: its
+results go to schema ``asof`` and nothing is exported or sent).
 """
 
 from __future__ import annotations
@@ -11,16 +16,18 @@ from __future__ import annotations
 import json
 import logging
 
+from hmis.approval import publish, revisions
 from hmis.compliance import registration_gap
 from hmis.compliance import status as compliance
 from hmis.ingest import dhis2_pull, portal
 from hmis.ingest import stages as ingest
 from hmis.marts import access as mart_access
 from hmis.marts import build as marts
-from hmis.marts import dictionary
+from hmis.marts import dictionary, owed
 from hmis.marts.export import export_period, org_unit_list
 from hmis.notify import officers as alerts
 from hmis.notify.policy import load_policy
+from hmis.pipeline.currency import split_periods
 from hmis.pipeline.run import Run
 from hmis.pipeline.summary import collect, render
 from hmis.platform.landing import open_store
@@ -124,8 +131,15 @@ def update_compliance(run: Run) -> dict:
 
     def work(conn):
         registry = read_registry(conn)
-        counts = compliance.refresh_status(conn, registry, list(run.periods), run.as_of, settings.due_day)
-        return {**counts, **registration_gap.refresh(conn, run.as_of)}
+        current, past = split_periods(conn, run)
+        counts: dict = {}
+        if current:
+            counts = compliance.refresh_status(conn, registry, current, run.as_of, settings.due_day)
+            counts.update(registration_gap.refresh(conn, run.as_of))
+        if past:
+            counts["as_of"] = compliance.refresh_status(conn, registry, past, run.as_of, settings.due_day,
+                                                        table=compliance.AS_OF_TABLE)
+        return {**counts, "current_periods": current, "past_periods": past}
 
     counts = _with_conn(work)
     log.info("compliance as of %s: %s", run.as_of.isoformat(), counts)
@@ -133,32 +147,57 @@ def update_compliance(run: Run) -> dict:
 
 
 def build_marts(run: Run) -> dict:
-    """Rebuild the district-periods whose inputs changed; ``changed`` is empty when none did."""
-    result = _with_conn(lambda conn: marts.rebuild(conn, list(run.periods), run.as_of))
+    """Rebuild the current periods' district-periods whose inputs changed (``changed`` is empty
+    when none did), and a backfill's periods as of its date, apart (schema asof)."""
+    settings = load_settings()
+
+    def work(conn):
+        current, past = split_periods(conn, run)
+        result = {"changed": [], "rows": {}, "periods": []}
+        if current:
+            result = marts.rebuild(conn, current, run.as_of, settings.complete_share, run.key)
+        if past:
+            result["as_of"] = marts.rebuild_as_of(conn, past, run.as_of, settings.complete_share, run.key)
+            log.warning("marts: %s worked on by a later run; built as of %s into schema asof, the current marts "
+                        "and exports are left as they are", ", ".join(past), run.as_of.isoformat())
+        return result
+
+    result = _with_conn(work)
     log.info("marts: %d block-period(s) in %d district-period(s) rebuilt: %s", result.get("blocks", 0),
              len(result["changed"]), ", ".join(result["changed"]) or "none")
     return result
 
 
-def export_marts(run: Run, periods: list[str]) -> dict:
-    """Export each rebuilt period for the state (files first, manifest last)."""
+def export_marts(run: Run) -> dict:
+    """Export every period owed to the state (report pages and data files first, each period's
+    manifest last, then the debt settled), whichever run's marts build owed it."""
     settings = load_settings()
     store = open_store(settings.export_url)
     org_units = org_unit_list(open_store(settings.landing_url))
 
     def work(conn):
-        manifests = [export_period(conn, store, p, run.as_of, org_units) for p in periods]
+        # Approved revisions an interrupted approval run did not export (written by the approval DAG).
+        approved_export = publish.settle_owed(conn, store, run.key, run.as_of)
+        up_to, periods = owed.owed_periods(conn)
+        if not periods:
+            return [], [], approved_export
         store.write("exports/data_dictionary.md", dictionary.render(conn, run.as_of).encode("utf-8"))
         with conn.cursor() as cur:
             cur.execute("SELECT DISTINCT district FROM ref.facility ORDER BY 1")
             districts = [row[0] for row in cur.fetchall()]
         conn.rollback()
-        # The officers' compliance page for each district and exported month, beside the data.
-        reports = [write_report(conn, store, d, p, run.as_of) for p in periods for d in districts]
-        return manifests, reports
+        manifests, reports = [], []
+        for period in periods:
+            # The officers' compliance page for each district, beside the data.
+            reports += [write_report(conn, store, d, period, run.as_of) for d in districts]
+            manifests.append(export_period(conn, store, period, run.as_of, org_units,
+                                           approved=revisions.approved_dates(conn, period)))
+            owed.settle_period(conn, period, up_to, run.key)
+        return manifests, reports, approved_export
 
-    manifests, reports = _with_conn(work)
-    return {"exported_periods": periods, "files": sum(len(m["files"]) for m in manifests) + len(manifests),
+    manifests, reports, approved_export = _with_conn(work)
+    return {"exported_periods": [m["period"] for m in manifests], "approved_exported": approved_export,
+            "files": sum(len(m["files"]) for m in manifests) + len(manifests),
             "reports": reports, "store": settings.export_url}
 
 
@@ -167,8 +206,11 @@ def notify_officers(run: Run) -> dict:
     task (so Airflow retries) if any send failed."""
     settings = load_settings()
     policy = load_policy(settings.alert_policy_path)
-    result = _with_conn(lambda conn: alerts.send_alerts(
-        conn, policy, list(run.periods), run.as_of, run.key, settings.mail_from, settings.due_day))
+    def work(conn):
+        current, _past = split_periods(conn, run)
+        return alerts.send_alerts(conn, policy, current, run.as_of, run.key, settings.mail_from, settings.due_day)
+
+    result = _with_conn(work)
     log.info("officer alerts as of %s: %d sent %s, %d already sent, %d failed, %d cancelled, %d without recipient",
              run.as_of.isoformat(), result["alerts_sent"], result["sent_by_rung"], result["alerts_already_sent"],
              result["alerts_failed"], result["alerts_cancelled"], result["alerts_unrouted"])
@@ -183,12 +225,15 @@ def notify_officers(run: Run) -> dict:
 def summarise(run: Run) -> dict:
     """Collect the run's figures, log them as one screen and keep them in ``ingest.run``."""
     def work(conn):
-        summary = collect(conn, list(run.periods), run.key)
+        current, past = split_periods(conn, run)
+        summary = collect(conn, list(run.periods), run.key, past)
+        text = json.dumps(summary, sort_keys=True, default=str)
         with conn, conn.cursor() as cur:
-            cur.execute(
-                "UPDATE ingest.run SET summary = %s, finished_at = %s WHERE run_id = %s",
-                (json.dumps(summary, sort_keys=True, default=str), run.as_of, run.key),
-            )
+            cur.execute("UPDATE ingest.run SET summary = %s, finished_at = %s WHERE run_id = %s",
+                        (text, run.as_of, run.key))
+            # Every execution is kept (a re-run of a date adds a row): ingest.run holds the latest.
+            cur.execute("""INSERT INTO ingest.run_history (run_id, logical_date, current, summary)
+                           VALUES (%s, %s, %s, %s)""", (run.key, run.as_of, bool(current), text))
         return summary
 
     summary = _with_conn(work)

@@ -6,7 +6,8 @@ re-run sends nothing twice. Alarms go to the district surveillance officer
 (``ref.contact`` role ``district_surveillance_officer``) once per area, disease and period,
 through the alert ledger ``alerts.sent`` (kind ``disease_signal``) like officer alerts
 (:mod:`hmis.notify.signal_alerts`); a failed send is recorded and retried by the next run.
-Messages carry area-level counts only.
+Messages carry area-level counts only. Provisional months (:mod:`hmis.signals.completeness`)
+are judged and kept but never alarmed, so no e-mail ever goes out for one.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def ultrasound_compliance(run: Run) -> dict:
 
 
 def rebuild_signals(run: Run) -> dict:
-    """Recompute every disease signal from the accepted values (``marts.disease_signals``)."""
+    """Recompute every disease signal from the accepted values (``marts.disease_signals``), each
+    with its month's completeness class as of the run's moment."""
 
     result = _with_conn(lambda conn: series.rebuild(conn, run.as_of))
     log.info("disease signals rebuilt as of %s: %s", run.as_of.isoformat(), result)

@@ -10,13 +10,12 @@ SQL = "pipeline/summary.sql"  # this module's statements, by name
 STATUSES = ("on_time", "late", "missing", "rejected", "pending")
 
 
-def collect(conn, periods: list[str], run_id: str) -> dict:
-    """Figures per period from the warehouse (never from the run's own memory)."""
+def collect(conn, periods: list[str], run_id: str, past: list[str] = ()) -> dict:
+    """Figures per period from the warehouse (never from the run's own memory). ``past``: the
+    periods the run is a backfill for (described as of its date, see hmis.pipeline.currency)."""
+    current = [p for p in periods if p not in past]
     with conn.cursor() as cur:
-        cur.execute(
-            statement(SQL, "status_counts"),
-            (periods,),
-        )
+        cur.execute(statement(SQL, "status_counts"), {"current": current, "past": list(past)})
         status_counts = cur.fetchall()
         cur.execute(
             statement(SQL, "file_counts"),
@@ -36,13 +35,11 @@ def collect(conn, periods: list[str], run_id: str) -> dict:
         cur.execute("SELECT count(*) FROM dq.result WHERE period = ANY(%s)", (periods,))
         findings = cur.fetchone()[0]
         # district-periods whose marts were (re)built by this run: built_at is the run's date
-        cur.execute(
-            statement(SQL, "rebuilt_district_periods"),
-            (run_id, periods),
-        )
+        cur.execute(statement(SQL, "rebuilt_district_periods"), {"run_id": run_id, "current": current})
         marts_rebuilt = cur.fetchone()[0]
     conn.rollback()
-    result = {"run_id": run_id, "periods": {}, "dq_findings": findings, "marts_rebuilt": marts_rebuilt}
+    result = {"run_id": run_id, "periods": {}, "dq_findings": findings, "marts_rebuilt": marts_rebuilt,
+              "backfill_periods": list(past)}
     for period in periods:
         statuses = {s: 0 for s in STATUSES}
         statuses.update({s: n for p, s, n in status_counts if p == period})
@@ -73,4 +70,8 @@ def render(summary: dict) -> str:
                  "(dq.result; feedback documents under feedback/ in the landing store; GX Data Docs in "
                  "<var>/data_docs/index.html)")
     lines.append(f"district-periods of the marts rebuilt by this run: {summary.get('marts_rebuilt', 0)}")
+    if summary.get("backfill_periods"):
+        lines.append(f"a later run has worked on {', '.join(summary['backfill_periods'])}: their statuses and "
+                     "marts as of this run's date are in schema asof; the current ones, the exports and the "
+                     "alerts are as the later run left them")
     return "\n".join(lines)

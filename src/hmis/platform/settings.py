@@ -33,6 +33,7 @@ class Settings:
     var_dir: Path
     landing_url: str
     due_day: int
+    complete_share: float
     open_period_count: int
     max_file_bytes: int
     batch_files: int
@@ -68,6 +69,17 @@ class Settings:
         return os.environ.get("HMIS_EXPORT_URL", str(self.var_dir))
 
     @property
+    def airflow_url(self) -> str:
+        """The Airflow UI's base URL, for the links in approval requests (``HMIS_AIRFLOW_URL``)."""
+        return os.environ.get("HMIS_AIRFLOW_URL", "http://127.0.0.1:8080").rstrip("/")
+
+    @property
+    def approval_response_days(self) -> float:
+        """How long an approval request waits for the nodal officer before its task fails
+        (and the data engineers are told); ``HMIS_APPROVAL_RESPONSE_DAYS``."""
+        return float(os.environ.get("HMIS_APPROVAL_RESPONSE_DAYS", "30"))
+
+    @property
     def docs_dir(self) -> Path:
         return self.var_dir / "docs"
 
@@ -88,6 +100,9 @@ def load_settings() -> Settings:
         var_dir=var_dir,
         landing_url=os.environ.get("HMIS_LANDING_URL", str(var_dir / "landing")),
         due_day=int(os.environ.get("HMIS_DUE_DAY", "5")),
+        # A month is complete once it is due and this share of its expected reports are in
+        # (the WHO data-quality review's threshold); until then its figures are provisional.
+        complete_share=float(os.environ.get("HMIS_COMPLETE_SHARE", "0.90")),
         open_period_count=int(os.environ.get("HMIS_OPEN_PERIODS", "3")),
         max_file_bytes=int(os.environ.get("HMIS_MAX_FILE_BYTES", str(5 * 1024 * 1024))),
         batch_files=int(os.environ.get("HMIS_BATCH_FILES", "2000")),

@@ -77,12 +77,15 @@ def sync_reference(conn, store: LandingStore, now: datetime) -> dict:
     contacts = _read_csv(store.read(CONTACTS_KEY), CONTACTS_KEY, CONTACT_COLUMNS)
     with conn, conn.cursor() as cur:
         history = _record_history(cur, registry, digest, now)
+        # The registry read is today's file whatever the run's date: a backfill does not date it back.
+        cur.execute("SELECT max(loaded_at) FROM ref.facility")
+        loaded_at = max(filter(None, (now, cur.fetchone()[0])))
         cur.execute("DELETE FROM ref.facility")
         copy_rows(
             cur, "ref.facility", FACILITY_COLUMNS + ["registry_sha256", "loaded_at"],
-            (tuple(rec) + (digest, now.isoformat()) for rec in registry.itertuples(index=False)),
+            (tuple(rec) + (digest, loaded_at.isoformat()) for rec in registry.itertuples(index=False)),
         )
-        from_portal = add_portal_facilities(cur, now)
+        from_portal = add_portal_facilities(cur, loaded_at)
         cur.execute("DELETE FROM ref.contact")
         copy_rows(cur, "ref.contact", CONTACT_COLUMNS, contacts.drop_duplicates().itertuples(index=False))
     return {

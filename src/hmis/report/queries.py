@@ -86,6 +86,10 @@ class Signal:
     expected: float | None
     upper_bound: float | None
     alarm: bool | None
+    # What the method found before the completeness rule, and the judged area-month's class:
+    # a provisional month never alarms (hmis.signals.completeness) but its rise is shown.
+    would_alarm: bool | None = None
+    completeness: str = "complete"
 
 
 @dataclass(frozen=True)
@@ -262,8 +266,10 @@ def _load_optional(cur, data: ReportData) -> None:
             (data.district, data.periods),
         )
         data.signals = [
-            Signal(level, area, item, period, method, observed, _float(expected), _float(bound), alarm)
-            for level, area, item, period, method, observed, expected, bound, alarm in cur.fetchall()
+            Signal(level, area, item, period, method, observed, _float(expected), _float(bound), alarm, would,
+                   completeness)
+            for level, area, item, period, method, observed, expected, bound, alarm, would, completeness
+            in cur.fetchall()
         ]
         _load_disease_counts(cur, data)
     else:
@@ -291,7 +297,7 @@ def _load_reconciliation(cur, data: ReportData) -> None:
 
 def _load_disease_counts(cur, data: ReportData) -> None:
     """Monthly totals of the signalled items, so charts show the months before the first evaluation."""
-    items = sorted({s.item_code for s in data.signals or [] if s.alarm})
+    items = sorted({s.item_code for s in data.signals or [] if s.alarm or s.would_alarm})
     if not items:
         return
     cur.execute(

@@ -20,6 +20,8 @@ from hmis.reference.diseases import display_names
 from hmis.reference.periods import REPORTING_TZ
 from hmis.report.charts import Series, line_chart, percent, period_label, signal_chart, sparkline, sparkline_floor
 from hmis.report.queries import Rates, Reconciliation, ReportData, Signal
+from hmis.signals.completeness import ALARM, PROVISIONAL, PROVISIONAL_RISE
+from hmis.signals.completeness import state as signal_state
 
 # The tiles of the summary, and the legend of the heatmap (every status a cell can have).
 SUMMARY_STATUSES = ("on_time", "late", "missing", "rejected", "pending")
@@ -180,8 +182,13 @@ def outstanding(data: ReportData) -> dict[str, Any]:
 
 
 def _signal_alarms(signals: Sequence[Signal], period: str) -> list[tuple[str, str, str]]:
-    found = {(s.area_level, s.area, s.item_code) for s in signals if s.period == period and s.alarm}
+    """Areas and diseases alarming in ``period``, or rising in it while it is provisional."""
+    found = {(s.area_level, s.area, s.item_code) for s in signals if s.period == period and _shown(s)}
     return sorted(found, key=lambda key: (key[0] != "district", key[1], key[2]))
+
+
+def _shown(s: Signal) -> bool:
+    return bool(s.alarm) or signal_state(s.alarm, s.would_alarm, s.completeness) == PROVISIONAL_RISE
 
 
 def _reference(month: Sequence[Signal]) -> Signal | None:
@@ -196,13 +203,17 @@ def _threshold(month: Sequence[Signal]) -> float | None:
 
 
 def disease_signals(data: ReportData) -> dict[str, Any]:
-    """Each area and disease alarming in the month: its figures and its chart's monthly series.
+    """Each area and disease alarming in the month, or rising in it while the month is provisional:
+    its figures and its chart's monthly series.
 
     ``available`` is false without the signals mart; ``evaluated`` says whether the month
-    was evaluated at all (when nothing alarms).
+    was evaluated at all (when nothing alarms); ``provisional`` whether the district's month
+    is provisional (its signals then raise no alarm and no e-mail). Each row's ``state`` is
+    a glossary key (:mod:`hmis.signals.completeness`): an alarm or a provisional rise.
     """
     if data.signals is None:
-        return {"period": data.period, "available": False, "evaluated": False, "alarms": []}
+        return {"period": data.period, "available": False, "evaluated": False, "provisional": False,
+                "alarms": []}
     alarms = []
     for index, (level, area, item) in enumerate(_signal_alarms(data.signals, data.period)):
         mine = [s for s in data.signals if (s.area_level, s.area, s.item_code) == (level, area, item)]
@@ -212,11 +223,13 @@ def disease_signals(data: ReportData) -> dict[str, Any]:
             month = [s for s in mine if s.period == p]
             observed.append(month[0].observed if month else data.disease_counts.get((level, area, item, p)))
             bounds.append(_threshold(month))
+            # Red bars are alarms only: a provisional month's rise is not one.
             flags.append(any(s.alarm for s in month))
         # Months before the first with a count are left off the chart, as on the trend chart.
         first = next(i for i, value in enumerate(observed) if value is not None)
         now = [s for s in mine if s.period == data.period]
         reference = _reference(now)
+        provisional = any(s.completeness == PROVISIONAL for s in now)
         alarms.append({
             "chart_id": f"signal-chart-{index}",
             "disease": disease,
@@ -228,10 +241,15 @@ def disease_signals(data: ReportData) -> dict[str, Any]:
             "cases": f"{now[0].observed:,}",
             "expected": _count(reference.expected if reference else None),
             "threshold": _count(reference.upper_bound if reference else None),
-            "methods": [s.method for s in now if s.alarm],
+            "provisional": provisional,
+            "state": PROVISIONAL_RISE if provisional else ALARM,
+            "methods": [s.method for s in now if (s.would_alarm if provisional else s.alarm)],
         })
-    evaluated = any(s.period == data.period for s in data.signals)
-    return {"period": data.period, "available": True, "evaluated": evaluated, "alarms": alarms}
+    month = [s for s in data.signals if s.period == data.period]
+    district_month = [s for s in month if s.area_level == "district"] or month
+    return {"period": data.period, "available": True, "evaluated": bool(month),
+            "provisional": any(s.completeness == PROVISIONAL for s in district_month),
+            "alarms": alarms}
 
 
 def ultrasound(data: ReportData) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The disease signals that alarmed, read back from ``marts.disease_signals`` for notifying.
 
 One :class:`Alarm` per area (block or district), disease and period on which at least one
-EARS method alarmed, with every method's verdict for that month. Area-level counts only:
+EARS method alarmed, with every method's verdict for that month. Only complete months alarm
+(:mod:`hmis.signals.completeness`), so every alarm read here is of a complete month. Area-level counts only:
 nothing here identifies a patient. The disease is named as officers read it, by the list of
 watched diseases (:mod:`hmis.reference.diseases`), not by the catalogue's item name.
 """
@@ -14,6 +15,7 @@ from typing import NamedTuple
 
 from hmis.platform.warehouse import sql_file
 from hmis.reference.diseases import display_names
+from hmis.signals.completeness import COMPLETE
 
 
 class MethodResult(NamedTuple):
@@ -34,6 +36,7 @@ class Alarm:
     period: str
     observed: int
     methods: tuple[MethodResult, ...]
+    completeness: str = COMPLETE  # the class of the judged area-month; never provisional for an alarm
 
     @property
     def disease(self) -> str:
@@ -58,5 +61,5 @@ def read_alarms(conn, periods: Sequence[str]) -> list[Alarm]:
         rows = cur.fetchall()
     conn.rollback()
     return [Alarm(r[0], r[1], r[2], r[3], r[4], r[5], r[6], int(r[7]),
-                  tuple(MethodResult(*method) for method in zip(r[8], r[9], r[10], r[11])))
+                  tuple(MethodResult(*method) for method in zip(r[8], r[9], r[10], r[11])), r[12])
             for r in rows]

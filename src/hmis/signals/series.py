@@ -39,6 +39,10 @@ count is ``mean(s) x b - a``, the standard deviation ``sd(s) x b`` and the upper
 ``U(s) x b - a``, so ``alarm`` is ``O > upper_bound`` (and ``O >= min_count``, and above the
 Poisson floor).
 
+Provisional months (not yet due, or under HMIS_COMPLETE_SHARE, 90 %, reported) are judged like the others
+but never alarmed: :mod:`hmis.signals.completeness` records each result's class and what the
+method found (``would_alarm``), and clears ``alarm`` on them.
+
 Series are monthly because the warehouse holds monthly reports; the ``hmis signals``
 command also takes weekly series.
 """
@@ -54,6 +58,7 @@ import pandas as pd
 from hmis.platform.warehouse import copy_rows, statement
 from hmis.reference.diseases import disease_elements
 from hmis.reference.periods import parse_period, shift_period
+from hmis.signals.completeness import apply_classes, load_classes
 from hmis.signals.ears import DEFAULT_ALPHA, DEFAULT_BASELINE, METHODS, EarsError, ears_c, first_evaluated, threshold
 
 SQL = "signals/series.sql"
@@ -64,8 +69,10 @@ BLOCK_BASIS = "standardised_ratio"
 DISTRICT_BASIS = "rate_per_1000_visits"
 MART_COLUMNS = [
     "area_level", "area", "district", "item_code", "period", "method", "observed", "expected", "sd",
-    "upper_bound", "alarm", "basis", "series_value", "built_at",
+    "upper_bound", "alarm", "basis", "series_value", "completeness", "would_alarm", "built_at",
 ]
+# What compute_signals gives: the method's verdicts before the completeness rule.
+COMPUTED_COLUMNS = [c for c in MART_COLUMNS if c not in ("completeness", "would_alarm", "built_at")]
 
 
 @dataclass(frozen=True)
@@ -134,11 +141,12 @@ def compute_signals(counts: pd.DataFrame, settings: SignalSettings = SignalSetti
 
     ``counts`` has the columns of :func:`load_counts`. Months with no accepted value for an
     area and disease are missing (NaN) in its series, as in the reference. Returns the
-    mart's columns except ``built_at``.
+    mart's columns before the completeness rule (:data:`COMPUTED_COLUMNS`; ``alarm`` is the
+    method's verdict, whatever the month's class).
     """
     frames = []
     if counts.empty:
-        return pd.DataFrame(columns=[c for c in MART_COLUMNS if c != "built_at"])
+        return pd.DataFrame(columns=COMPUTED_COLUMNS)
     counts = counts.astype({"observed": "int64", "visits": "int64"})
     for (district, item), group in counts.groupby(["district", "item_code"], sort=True):
         periods = month_range(group["period"].min(), group["period"].max())
@@ -165,7 +173,7 @@ def compute_signals(counts: pd.DataFrame, settings: SignalSettings = SignalSetti
                                     np.full(len(periods), settings.continuity), scale,
                                     settings.block_min_sigma, settings)
     if not frames:
-        return pd.DataFrame(columns=[c for c in MART_COLUMNS if c != "built_at"])
+        return pd.DataFrame(columns=COMPUTED_COLUMNS)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -190,8 +198,12 @@ def _area_signals(level: str, area: str, district: str, item: str, periods: list
 
 
 def rebuild(conn, built_at: datetime, settings: SignalSettings = SignalSettings()) -> dict:
-    """Recompute every signal from the accepted values and replace the mart atomically."""
-    signals = compute_signals(load_counts(conn), settings)
+    """Recompute every signal from the accepted values and replace the mart atomically.
+
+    Each result carries its area-month's completeness class as of ``built_at`` (the run's
+    moment); provisional months never alarm (:mod:`hmis.signals.completeness`).
+    """
+    signals = apply_classes(compute_signals(load_counts(conn), settings), load_classes(conn, built_at))
 
     def clean(value):
         if value is None or value is pd.NA:
@@ -200,17 +212,21 @@ def rebuild(conn, built_at: datetime, settings: SignalSettings = SignalSettings(
             return None
         return value
 
-    rows = [
-        [clean(row[c]) if c in ("expected", "sd", "upper_bound", "series_value", "alarm") else row[c]
-         for c in MART_COLUMNS[:-1]] + [built_at]
-        for row in signals.to_dict("records")
-    ]
-    for row in rows:
-        row[MART_COLUMNS.index("observed")] = int(row[MART_COLUMNS.index("observed")])
-        alarm = row[MART_COLUMNS.index("alarm")]
-        row[MART_COLUMNS.index("alarm")] = None if alarm is None else bool(alarm)
+    flags = ("alarm", "would_alarm")
+    rows = []
+    for record in signals.to_dict("records"):
+        row = {c: clean(record[c]) if c in ("expected", "sd", "upper_bound", "series_value") + flags else record[c]
+               for c in MART_COLUMNS[:-1]}
+        row["observed"] = int(row["observed"])
+        for flag in flags:
+            row[flag] = None if row[flag] is None else bool(row[flag])
+        rows.append([row[c] for c in MART_COLUMNS[:-1]] + [built_at])
     with conn, conn.cursor() as cur:
         cur.execute("DELETE FROM marts.disease_signals")
         written = copy_rows(cur, "marts.disease_signals", MART_COLUMNS, rows)
-    alarms = sum(1 for row in rows if row[MART_COLUMNS.index("alarm")])
-    return {"signals": written, "alarms": alarms}
+    at = {c: MART_COLUMNS.index(c) for c in ("alarm", "would_alarm", "completeness")}
+    alarms = sum(1 for row in rows if row[at["alarm"]])
+    withheld = sum(1 for row in rows if row[at["would_alarm"]] and not row[at["alarm"]])
+    provisional = sum(1 for row in rows if row[at["completeness"]] == "provisional")
+    return {"signals": written, "alarms": alarms, "provisional_signals": provisional,
+            "provisional_rises": withheld}

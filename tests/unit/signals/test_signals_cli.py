@@ -117,6 +117,45 @@ def test_register_adds_the_subcommand_to_any_parser(tmp_path, capsys):
     source = tmp_path / "in.csv"
     source.write_text(MONTHLY, encoding="utf-8")
     args = parser.parse_args(["signals", "--input", str(source), "--output", "-"])
-    assert (args.method, args.baseline, args.alpha, args.min_sigma) == ("C1", 7, None, 0.0)
+    # No method given: C1 for a series file (every method for a --warehouse listing).
+    assert (args.method, args.baseline, args.alpha, args.min_sigma) == (None, 7, None, 0.0)
     assert args.func(args) == 0
     assert capsys.readouterr().out.startswith("area,period,count,expected,sd,upper_bound,alarm\nA,2026-08,10,4,")
+
+
+# Area P: flat at 4, then 20 in the 8th month twice: once complete, once provisional.
+def _marked(completeness: str) -> str:
+    rows = "".join(f"P,2026-{month:02d},4,\n" for month in range(1, 8))
+    return "area,period,count,completeness\n" + rows + f"P,2026-08,20,{completeness}\n"
+
+
+def test_a_provisional_period_is_judged_but_never_alarmed(tmp_path):
+    code, complete = run(tmp_path, _marked("complete"))
+    assert code == 0
+    assert list(complete[0]) == ["area", "period", "count", "expected", "sd", "upper_bound", "alarm",
+                                 "would_alarm", "completeness"]
+    assert [(r["alarm"], r["would_alarm"], r["completeness"]) for r in complete] == [("true", "true", "complete")]
+    code, provisional = run(tmp_path, _marked("provisional"))
+    assert code == 0
+    assert [(r["alarm"], r["would_alarm"], r["completeness"]) for r in provisional] == [
+        ("false", "true", "provisional")]
+    assert provisional[0]["upper_bound"] == complete[0]["upper_bound"]  # judged the same way
+
+
+def test_an_empty_completeness_reads_as_complete_and_a_wrong_one_is_refused(tmp_path, capsys):
+    code, rows = run(tmp_path, _marked(""))
+    assert code == 0 and rows[0]["completeness"] == "complete" and rows[0]["alarm"] == "true"
+    code, _ = run(tmp_path, _marked("nearly"))
+    err = capsys.readouterr().err
+    assert code == 2 and "line 9: completeness 'nearly' must be provisional, complete or empty" in err
+
+
+def test_warehouse_options_go_with_warehouse(tmp_path, capsys):
+    source = tmp_path / "in.csv"
+    source.write_text(MONTHLY, encoding="utf-8")
+    assert main(["signals", "--input", str(source), "--period", "2026-11"]) == 2
+    assert "--district and --period go with --warehouse" in capsys.readouterr().err
+    assert main(["signals", "--warehouse", "--period", "November"]) == 2
+    assert "is not a month YYYY-MM" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["signals", "--warehouse", "--input", str(source)])
