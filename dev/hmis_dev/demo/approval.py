@@ -98,11 +98,19 @@ def show_approval(settings: Settings, as_of: datetime, lifetime: float = 15 * 60
             return ["approval: no district-month is complete yet (marts.reporting_rates.completeness), "
                     "so none was asked for approval"]
         district, period = found
+        done = _revisions(conn, district, period)
+        if len(done) >= 2 and all(status != "pending" for _r, status, _w, _t in done):
+            # An earlier demo run showed it: a run again on the same day asks nobody twice.
+            return [f"approval of {district} {period}: shown by an earlier demo run, nothing asked again"] + [
+                f"  marts.district_revision r{revision}: {status}" + (f" by {who} at {when:%d %b %Y %H:%M:%S} UTC"
+                                                                      if who else "")
+                for revision, status, who, when in done]
         mail_dir = settings.var_dir / "mail"
         before_mail = set(mail_dir.glob("*.eml")) if mail_dir.exists() else set()
         log = settings.var_dir / "demo" / "airflow-approval.log"
         lines = [f"approval of {district} {period} (a real scheduler, DAG processor and API server on loopback):"]
-        with SmtpSink(mail_dir) as sink:
+        # The services' and the mail sink's own output goes to the log, as the demo's other runs' does.
+        with output_to(log, append=True), SmtpSink(mail_dir) as sink:
             os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
             services = airflow_services.start(settings, settings.var_dir / "airflow-approval", lifetime=lifetime)
             try:
@@ -114,10 +122,9 @@ def show_approval(settings: Settings, as_of: datetime, lifetime: float = 15 * 60
                 lines.append(f"  revision 1 asked, approved by {airflow_services.OFFICER} through the REST API: "
                              f"run {run_1} {state_1}")
 
-                with output_to(log):
-                    correction = _correct_one_file(conn, Path(os.environ.get("HMIS_LANDING_URL", settings.landing_url)),
-                                                   period, district, as_of)
-                    monthly = str(run_dag(settings, as_of, dag_id="hmis_monthly").state)
+                correction = _correct_one_file(conn, Path(os.environ.get("HMIS_LANDING_URL", settings.landing_url)),
+                                               period, district, as_of)
+                monthly = str(run_dag(settings, as_of, dag_id="hmis_monthly").state)
                 lines.append(f"  a corrected file arrived ({correction}); hmis_monthly again: "
                              f"{monthly.rsplit('.', 1)[-1]}")
                 _request_round(services, "after_correction")
@@ -144,7 +151,7 @@ def show_approval(settings: Settings, as_of: datetime, lifetime: float = 15 * 60
             "  state's default     marts.approved_district_monthly (approved value, provisional value beside)",
             f"  Airflow             {settings.var_dir / 'airflow-approval'} (log in as admin, password in "
             "simple_auth_manager_passwords.json there); service logs in service-logs/",
-            f"  ({time.monotonic() - started:.0f} s; the monthly re-run's output is in {log})",
+            f"  ({time.monotonic() - started:.0f} s; the services' and the monthly re-run's output is in {log})",
         ]
         return lines
     finally:
