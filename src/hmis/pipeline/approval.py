@@ -24,7 +24,7 @@ from hmis.approval.revisions import RevisionKey
 from hmis.pipeline.run import Run
 from hmis.platform.landing import open_store
 from hmis.platform.settings import load_settings
-from hmis.platform.warehouse import connect, migrate
+from hmis.platform.warehouse import with_migrated_connection
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +32,6 @@ APPROVAL_DAG_ID = "hmis_approval"
 APPROVAL_TASK_ID = "approve"
 _RUN_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
-
-def _with_conn(fn):
-    conn = connect()
-    try:
-        migrate(conn)
-        return fn(conn)
-    finally:
-        conn.close()
 
 
 def approval_run_id(key: RevisionKey) -> str:
@@ -67,7 +59,7 @@ def open_requests(run: Run) -> list[dict]:
                  ", ".join(refreshed) or "no period")
         return [trigger_arguments(key) for key in waiting]
 
-    return _with_conn(work)
+    return with_migrated_connection(work)
 
 
 def _conf(context) -> RevisionKey:
@@ -110,7 +102,7 @@ def ask(run: Run, context) -> dict:
                 "subject": messages.form_subject(revision), "body": body, "link": link,
                 "previous_approved": previous, "changes": len(changes)}
 
-    result = _with_conn(work)
+    result = with_migrated_connection(work)
     _raise_if_failed(result, "approval request")
     return result
 
@@ -124,7 +116,7 @@ def _raise_if_failed(result: dict, what: str) -> None:
 def _record(run: Run, context, payload) -> revisions.Recorded:
     key = _conf(context)
     response = revisions.Response.from_hitl(payload)
-    recorded = _with_conn(lambda conn: revisions.record_response(conn, key, response, run.as_of, run.key,
+    recorded = with_migrated_connection(lambda conn: revisions.record_response(conn, key, response, run.as_of, run.key,
                                                                  context["dag_run"].run_id))
     log.info("%s: %s by %s at %s -> %s%s", key.label, response.choice, response.responded_by,
              response.responded_at, recorded.status, "" if recorded.newly else " (recorded before)")
@@ -162,7 +154,7 @@ def record_rejection(run: Run, context, payload) -> dict:
         return notices.summary(notices.send(conn, built, run.key, run.as_of), people,
                                f"the rejection of {recorded.key.label}")
 
-    sent = _with_conn(work)
+    sent = with_migrated_connection(work)
     _raise_if_failed(sent, "returned-with-comment")
     return {**result, **sent}
 
@@ -171,7 +163,7 @@ def export_approved(run: Run) -> dict:
     """Write every approved export owed (this approval's and any a failed run left) and settle it."""
     settings = load_settings()
     store = open_store(settings.export_url)
-    result = _with_conn(lambda conn: publish.settle_owed(conn, store, run.key, run.as_of))
+    result = with_migrated_connection(lambda conn: publish.settle_owed(conn, store, run.key, run.as_of))
     log.info("approved export: periods %s, %d files in %s", ", ".join(result["exported_periods"]) or "none",
              result["files"], settings.export_url)
     return {**result, "store": settings.export_url}
@@ -195,6 +187,6 @@ def tell_state(run: Run, context, recorded: dict) -> dict:
         return {**notices.summary(notices.send(conn, built, run.key, run.as_of), people,
                                   f"the approval of {key.label}"), "changes": len(changes), "previous": previous}
 
-    result = _with_conn(work)
+    result = with_migrated_connection(work)
     _raise_if_failed(result, "what-changed")
     return result

@@ -33,7 +33,7 @@ from hmis.pipeline.summary import collect, render
 from hmis.platform.landing import open_store
 from hmis.platform.locks import locked_stage
 from hmis.platform.settings import load_settings
-from hmis.platform.warehouse import connect, migrate
+from hmis.platform.warehouse import migrate, with_connection
 from hmis.quality.rules import RULES_FILE, load_rules
 from hmis.quality.runner import SuiteRunner
 from hmis.reference.format_tables import sync_formats
@@ -43,13 +43,6 @@ from hmis.reference.registry import read_registry, sync_reference
 from hmis.report.page import write_report
 
 log = logging.getLogger(__name__)
-
-def _with_conn(fn):
-    conn = connect()
-    try:
-        return fn(conn)
-    finally:
-        conn.close()
 
 
 def prepare(run: Run) -> dict:
@@ -74,7 +67,7 @@ def prepare(run: Run) -> dict:
         return {"migrations_applied": applied, "access_changed": access["changed"],
                 "marts_not_listed": access["unlisted"], "periods": periods, **reference}
 
-    result = _with_conn(work)
+    result = with_connection(work)
     log.info("prepared run for %s: periods %s, %d facilities (%d registered on HMIS)",
              run.as_of.isoformat(), result["periods"], result["facilities"], result["registered"])
     return result
@@ -141,7 +134,7 @@ def update_compliance(run: Run) -> dict:
                                                         table=compliance.AS_OF_TABLE)
         return {**counts, "current_periods": current, "past_periods": past}
 
-    counts = _with_conn(work)
+    counts = with_connection(work)
     log.info("compliance as of %s: %s", run.as_of.isoformat(), counts)
     return counts
 
@@ -162,7 +155,7 @@ def build_marts(run: Run) -> dict:
                         "and exports are left as they are", ", ".join(past), run.as_of.isoformat())
         return result
 
-    result = _with_conn(work)
+    result = with_connection(work)
     log.info("marts: %d block-period(s) in %d district-period(s) rebuilt: %s", result.get("blocks", 0),
              len(result["changed"]), ", ".join(result["changed"]) or "none")
     return result
@@ -195,7 +188,7 @@ def export_marts(run: Run) -> dict:
             owed.settle_period(conn, period, up_to, run.key)
         return manifests, reports, approved_export
 
-    manifests, reports, approved_export = _with_conn(work)
+    manifests, reports, approved_export = with_connection(work)
     return {"exported_periods": [m["period"] for m in manifests], "approved_exported": approved_export,
             "files": sum(len(m["files"]) for m in manifests) + len(manifests),
             "reports": reports, "store": settings.export_url}
@@ -210,7 +203,7 @@ def notify_officers(run: Run) -> dict:
         current, _past = split_periods(conn, run)
         return alerts.send_alerts(conn, policy, current, run.as_of, run.key, settings.mail_from, settings.due_day)
 
-    result = _with_conn(work)
+    result = with_connection(work)
     log.info("officer alerts as of %s: %d sent %s, %d already sent, %d failed, %d cancelled, %d without recipient",
              run.as_of.isoformat(), result["alerts_sent"], result["sent_by_rung"], result["alerts_already_sent"],
              result["alerts_failed"], result["alerts_cancelled"], result["alerts_unrouted"])
@@ -236,6 +229,6 @@ def summarise(run: Run) -> dict:
                            VALUES (%s, %s, %s, %s)""", (run.key, run.as_of, bool(current), text))
         return summary
 
-    summary = _with_conn(work)
+    summary = with_connection(work)
     log.info("run summary\n%s", render(summary))
     return summary

@@ -18,20 +18,12 @@ from hmis.notify.signal_alerts import send_signal_alerts
 from hmis.pipeline.run import Run
 from hmis.platform.landing import open_store
 from hmis.platform.settings import load_settings
-from hmis.platform.warehouse import connect, migrate
+from hmis.platform.warehouse import with_migrated_connection
 from hmis.signals import series
 from hmis.ultrasound import linelist as ultrasound
 
 log = logging.getLogger(__name__)
 
-
-def _with_conn(fn):
-    conn = connect()
-    try:
-        migrate(conn)
-        return fn(conn)
-    finally:
-        conn.close()
 
 
 def ultrasound_compliance(run: Run) -> dict:
@@ -40,14 +32,14 @@ def ultrasound_compliance(run: Run) -> dict:
     store = open_store(settings.landing_url)
     key = ultrasound.pseudonym_key(settings)
     threshold = ultrasound.threshold_from_env()
-    return _with_conn(lambda conn: ultrasound.ingest(conn, store, list(run.periods), run.as_of, key, threshold))
+    return with_migrated_connection(lambda conn: ultrasound.ingest(conn, store, list(run.periods), run.as_of, key, threshold))
 
 
 def rebuild_signals(run: Run) -> dict:
     """Recompute every disease signal from the accepted values (``marts.disease_signals``), each
     with its month's completeness class as of the run's moment."""
 
-    result = _with_conn(lambda conn: series.rebuild(conn, run.as_of))
+    result = with_migrated_connection(lambda conn: series.rebuild(conn, run.as_of))
     log.info("disease signals rebuilt as of %s: %s", run.as_of.isoformat(), result)
     return result
 
@@ -55,7 +47,7 @@ def rebuild_signals(run: Run) -> dict:
 def notify_signals(run: Run) -> dict:
     """E-mail each new alarm of the open periods once; fail (so Airflow retries) if a send failed."""
     settings = load_settings()
-    result = _with_conn(lambda conn: send_signal_alerts(conn, list(run.periods), run.as_of, run.key,
+    result = with_migrated_connection(lambda conn: send_signal_alerts(conn, list(run.periods), run.as_of, run.key,
                                                         settings.mail_from))
     log.info("signal alarms as of %s: %d alarms, %d sent, %d already sent, %d failed", run.as_of.isoformat(),
              result["alarms"], result["signal_alerts_sent"], result["signal_alerts_already_sent"],

@@ -62,6 +62,25 @@ def fetch_all(statement, params=(), conn_id: str = WAREHOUSE_CONN_ID) -> list[tu
         conn.close()
 
 
+def with_connection(fn):
+    """``fn(conn)`` on a fresh warehouse connection, closed afterwards."""
+    conn = connect()
+    try:
+        return fn(conn)
+    finally:
+        conn.close()
+
+
+def with_migrated_connection(fn):
+    """:func:`with_connection`, the migrations applied first (for the DAGs whose first task may
+    run before the monthly DAG's prepare has migrated the warehouse)."""
+    def work(conn):
+        migrate(conn)
+        return fn(conn)
+
+    return with_connection(work)
+
+
 def sql_file(relative: str) -> str:
     """Text of ``sql/<relative>`` from the project's SQL folder."""
     return (load_settings().sql_dir / relative).read_text(encoding="utf-8")
