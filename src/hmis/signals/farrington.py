@@ -133,6 +133,12 @@ def first_evaluated(*, freq: int = 12, b: int = R_DEFAULTS["b"], w: int = R_DEFA
     return freq * b + w
 
 
+def _exp(value: float) -> float:
+    # R's exp overflows to Inf without a word; so does this.
+    with np.errstate(over="ignore"):
+        return float(np.exp(value))
+
+
 def _r_max1(value: float) -> float:
     # R's max(x, 1) is NaN for a NaN x, where Python's max would give either.
     return value if np.isnan(value) else max(value, 1.0)
@@ -237,15 +243,15 @@ def _trend_p_value(model: _Model) -> float:
     return float(2 * stats.t.sf(abs(t), fit.df_residual))
 
 
-def _r_quantile(distribution, probability: float) -> float:
+def _r_quantile(distribution, parameters: tuple, probability: float) -> float:
     """R's discrete quantile: the smallest x with ``cdf(x) >= probability`` (with R's fuzz)."""
     target = probability * QUANTILE_FUZZ
-    x = float(distribution.ppf(target))
+    x = float(distribution.ppf(target, *parameters))
     if not np.isfinite(x):
         return x
-    while x > 0 and distribution.cdf(x - 1) >= target:
+    while x > 0 and distribution.cdf(x - 1, *parameters) >= target:
         x -= 1
-    while distribution.cdf(x) < target:
+    while distribution.cdf(x, *parameters) < target:
         x += 1
     return x
 
@@ -260,15 +266,16 @@ def _threshold_delta(mu0, se_mu0, phi, exponent, z, y):
 
 
 def _threshold_noufaily(eta0, se_eta0, phi, alpha, z, method, y):
-    mean = np.exp(eta0) if method == "nbPlugin" else np.exp(eta0 + z * se_eta0)
+    mean = _exp(eta0) if method == "nbPlugin" else _exp(eta0 + z * se_eta0)
     if mean == np.inf:
         return np.nan, np.nan
+    # Unfrozen distributions: freezing one costs more than the whole fit.
     if phi > 1:
-        distribution = stats.nbinom(mean / (phi - 1), 1 / phi)
+        distribution, parameters = stats.nbinom, (mean / (phi - 1), 1 / phi)
     else:
-        distribution = stats.poisson(mean)
-    upper = _r_quantile(distribution, 1 - alpha)
-    p_value = float(distribution.sf(y - 1)) if not np.isnan(y) else np.nan
+        distribution, parameters = stats.poisson, (mean,)
+    upper = _r_quantile(distribution, parameters, 1 - alpha)
+    p_value = float(distribution.sf(y - 1, *parameters)) if not np.isnan(y) else np.nan
     return upper, p_value
 
 
@@ -398,12 +405,12 @@ def farrington_flexible(
             se_fitted = se_eta0 * fitted  # the delta method, as predict(type = "response") does
             upper, p_value = _threshold_delta(fitted, se_fitted, model.phi, POWER_TRANSFORMS[powertrans], z, y)
             expected = fitted
-            mu0 = np.exp(fitted + z * se_fitted)
+            mu0 = _exp(fitted + z * se_fitted)
         else:
             fitted, se_fitted = eta0, se_eta0
             upper, p_value = _threshold_noufaily(eta0, se_eta0, model.phi, alpha, z, threshold_method, y)
-            expected = np.exp(eta0)
-            mu0 = np.exp(eta0) if threshold_method == "nbPlugin" else np.exp(eta0 + z * se_eta0)
+            expected = _exp(eta0)
+            mu0 = _exp(eta0) if threshold_method == "nbPlugin" else _exp(eta0 + z * se_eta0)
         with np.errstate(divide="ignore", invalid="ignore"):
             score = (y - fitted) / (upper - fitted) if not np.isnan(upper) else np.nan
         judged_score = score if enough else np.nan

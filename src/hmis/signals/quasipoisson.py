@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import linalg
 
 EPSILON = 1e-8
 MAX_ITERATIONS = 25
@@ -65,7 +66,7 @@ class Fit:
 
     def unscaled_covariance(self) -> np.ndarray:
         """``(R'R)^-1`` over the kept columns (R's ``chol2inv`` of the QR's ``R``)."""
-        r_inverse = np.linalg.inv(self.r)
+        r_inverse = linalg.solve_triangular(self.r, np.eye(len(self.r)), check_finite=False)
         return r_inverse @ r_inverse.T
 
     def hat_values(self) -> np.ndarray:
@@ -81,7 +82,7 @@ class Fit:
         """Link-scale prediction and its unscaled standard error (``sqrt(x' (R'R)^-1 x)``) at ``row``."""
         x = np.asarray(row, dtype=float)[self.kept]
         eta = float(x @ self.coefficients[self.kept]) + offset
-        r_inverse_t = np.linalg.solve(self.r.T, x)
+        r_inverse_t = linalg.solve_triangular(self.r, x, trans="T", check_finite=False)
         return eta, float(np.sqrt(r_inverse_t @ r_inverse_t))
 
 
@@ -102,6 +103,10 @@ def _deviance(y: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> float:
     return float(np.sum(2 * terms))
 
 
+def _qr(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return linalg.qr(x, mode="economic", check_finite=False)
+
+
 def _pivoted_qr(x: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Householder QR keeping columns in order, moving a negligible one to the end as ``dqrdc2`` does.
 
@@ -111,6 +116,11 @@ def _pivoted_qr(x: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray
     """
     original = np.linalg.norm(x, axis=0)
     original[original == 0] = 1.0
+    q, r = _qr(x)
+    # What is left of column j after the columns before it is |R[j, j]|: with none
+    # negligible (the usual case) the plain decomposition is dqrdc2's.
+    if np.all(np.abs(np.diag(r)) >= tolerance * original):
+        return np.arange(x.shape[1]), q, r
     kept: list[int] = []
     q_basis = np.zeros((x.shape[0], 0))
     for column in range(x.shape[1]):
@@ -118,9 +128,9 @@ def _pivoted_qr(x: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray
         if np.linalg.norm(rest) < tolerance * original[column]:
             continue
         kept.append(column)
-        q_basis, _ = np.linalg.qr(x[:, kept])
+        q_basis, _ = _qr(x[:, kept])
     kept_array = np.asarray(kept, dtype=int)
-    q, r = np.linalg.qr(x[:, kept_array])
+    q, r = _qr(x[:, kept_array])
     return kept_array, q, r
 
 
@@ -161,7 +171,7 @@ def fit(
         w = np.sqrt(weights[good] * mu_eta[good] ** 2 / mu[good])
         kept, q, r = _pivoted_qr(x[good] * w[:, None], QR_TOLERANCE)
         step = np.full(x.shape[1], np.nan)
-        step[kept] = np.linalg.solve(r, q.T @ (z * w))
+        step[kept] = linalg.solve_triangular(r, q.T @ (z * w), check_finite=False)
         w_squared = np.zeros(n)
         w_squared[good] = w**2
         eta = x[:, kept] @ step[kept] + offset
