@@ -153,7 +153,7 @@ def without_comments(query: str) -> str:
 
 def inserting_and_blocked(as_of: datetime = AS_OF) -> list[tuple]:
     return [b for b in backends("load", as_of)
-            if b[1] == "Lock" and without_comments(b[3]).startswith("INSERT INTO facts.monthly_value")]
+            if b[1] == "Lock" and without_comments(b[3]).replace('"', "").startswith("INSERT INTO facts.monthly_value")]
 
 
 class Worker:
