@@ -29,15 +29,16 @@ run_case <- function(case) {
   } else {
     sts(observed = matrix(y, ncol = 1), start = c(2000, 1), frequency = 12, population = population)
   }
+  # Settings are scalars except limit54; jsonlite reads them as length-1 vectors already.
   control <- case$control
   control$glmWarnings <- FALSE
   if (!is.null(control$limit54)) control$limit54 <- as.numeric(control$limit54)
   result <- tryCatch(farringtonFlexible(series, control = control),
                      error = function(e) conditionMessage(e))
-  if (is.character(result)) return(list(name = case$name, error = result))
+  if (is.character(result)) return(list(name = unbox(case$name), error = unbox(result)))
   list(
-    name = case$name,
-    first = min(result@epoch),
+    name = unbox(case$name),
+    first = unbox(length(y) - nrow(observed(result)) + 1L),  # the default range runs to the end
     upperbound = as.numeric(upperbound(result)[, 1]),
     alarm = as.logical(alarms(result)[, 1]),
     expected = as.numeric(result@control$expected[, 1]),
@@ -52,8 +53,8 @@ run_case <- function(case) {
 
 results <- lapply(input$cases, run_case)
 output <- list(
-  r_version = R.version.string,
-  surveillance_version = as.character(packageVersion("surveillance")),
+  r_version = unbox(R.version.string),
+  surveillance_version = unbox(as.character(packageVersion("surveillance"))),
   results = results
 )
-writeLines(toJSON(output, auto_unbox = TRUE, digits = NA, na = "null"), args[2])
+writeLines(toJSON(output, digits = NA, na = "null"), args[2])

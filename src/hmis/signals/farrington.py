@@ -55,9 +55,11 @@ monthly convention for ``farringtonFlexible`` was found, so: ``b = 3`` — the h
 pipeline requires before it uses Farrington (issue 17), and the least with which the
 reference allows a trend; ``w = 1`` — a 3-month window (the weekly ``w = 3`` is 7 weeks,
 under 2 months; 5 months would flatten a 3-month monsoon peak). Noufaily's weekly settings
-(10 periods: 9 five-week blocks between 7-week windows; 26 weeks left out; 2.58;
-``nbPlugin``/``muan``) become ``no_periods = 10`` (nine one-month blocks), 6 months left out,
-2.58, ``muan``. Everything else is the reference's default.
+(10 periods: 9 five-week blocks between 7-week windows; 26 weeks left out; 2.58; the
+negative binomial quantile with the estimated mean plugged in) become ``no_periods = 10``
+(nine one-month blocks), 6 months left out, 2.58, ``nbPlugin``. Everything else is the
+reference's default. ``benchmarks/alarm_budget.py`` measures what these settings cost in
+false alarms and catch in outbreaks.
 
 Where this differs from the reference: R stops with an error for a ``no_periods`` so large
 that a block would be empty (its ``a:(a-1)`` ranges write the wrong periods), for a
@@ -102,7 +104,7 @@ R_CONTROL_NAMES = {
 }
 # This pipeline's monthly settings: see the module docstring for why.
 MONTHLY_ORIGINAL = dict(freq=12, b=3, w=1)
-MONTHLY_NOUFAILY = dict(freq=12, b=3, w=1, no_periods=10, past_weeks_not_included=6, threshold_method="muan")
+MONTHLY_NOUFAILY = dict(freq=12, b=3, w=1, no_periods=10, past_weeks_not_included=6, threshold_method="nbPlugin")
 # R's qnbinom/qpois search for the smallest x with P(X <= x) >= p (1 - 64 eps), so a
 # cumulative probability a rounding error below p still counts as reaching it.
 QUANTILE_FUZZ = 1 - 64 * np.finfo(float).eps
@@ -237,6 +239,8 @@ def _predict(model: _Model, row: np.ndarray, offset: float) -> tuple[float, floa
 
 def _trend_p_value(model: _Model) -> float:
     fit = model.fit
+    if 1 not in fit.kept:
+        return float("nan")  # the trend column was dropped (R stops here with an error)
     position = int(np.flatnonzero(fit.kept == 1)[0])
     se = np.sqrt(model.summary_dispersion() * fit.unscaled_covariance()[position, position])
     t = fit.coefficients[1] / se
