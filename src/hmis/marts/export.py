@@ -44,22 +44,49 @@ def _read(conn, table: Table, period: str) -> pd.DataFrame:
     return frame
 
 
-def _put_dhis2(conn, frame: pd.DataFrame, period: str, put, org_units: bytes | None,
-               approved: Mapping[str, datetime] | None = None) -> None:
-    """The district aggregates as DHIS2 ``dataValueSets`` documents, with UIDs wherever the
-    id-scheme mapping has them (:mod:`hmis.dhis2`), one document per set of id schemes and a
-    sidecar saying how to import each. ``completeDate`` only for the districts ``approved``
-    names (district -> when its month was approved, :func:`hmis.approval.revisions.approved_dates`):
-    a month is registered complete only once the district has approved it."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT DISTINCT district, district_lgd FROM ref.facility")
-        lgd = {d: code for d, code in cur.fetchall() if code}
-    mapping = load_mapping(org_units)
-    complete_dates = {district: moment.astimezone(REPORTING_TZ).date() for district, moment in (approved or {}).items()}
-    documents = district_documents(frame, period, district_lgd=lgd, mapping=mapping, data_set=DHIS2_DATASET,
-                                   complete_dates=complete_dates)
-    for name, data in export_files(documents, mapping=mapping).items():
-        put(f"dhis2/{name}", data, None if name.endswith(".import.json") else data.count(b'"dataElement"'))
+class ExportFolder:
+    """One export folder of the store (a period's, or its approved revisions'): files written
+    through :meth:`put` are listed with their size, SHA-256 and rows, and :meth:`finish` writes
+    the manifest last, so a reader that waits for it never picks up a half-written export."""
+
+    def __init__(self, store: LandingStore, prefix: str):
+        self.store, self.prefix, self.files = store, prefix, {}
+
+    def put(self, name: str, data: bytes, rows: int | None = None) -> None:
+        key = self.prefix + name
+        self.store.write(key, data)
+        self.files[name] = {"key": key, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "rows": rows}
+
+    def put_frame(self, name: str, frame: pd.DataFrame, text_columns: tuple[str, ...] = ("built_at",)) -> None:
+        """``<name>.csv`` and ``<name>.parquet`` (timestamps in ``text_columns`` kept as text)."""
+        self.put(f"{name}.csv", frame.to_csv(index=False, lineterminator="\n").encode("utf-8"), len(frame))
+        parquet = io.BytesIO()
+        frame.astype({c: "string" for c in text_columns if c in frame.columns}).to_parquet(parquet, index=False)
+        self.put(f"{name}.parquet", parquet.getvalue(), len(frame))
+
+    def put_dhis2(self, conn, frame: pd.DataFrame, period: str, org_units: bytes | None,
+                  approved: Mapping[str, datetime] | None = None) -> None:
+        """District aggregates (columns of marts.district_monthly) as DHIS2 ``dataValueSets``
+        documents, with UIDs wherever the id-scheme mapping has them (:mod:`hmis.dhis2`), one
+        document per set of id schemes and a sidecar saying how to import each. ``completeDate``
+        only for the districts ``approved`` names (district -> when its month was approved): a
+        month is registered complete only once the district has approved it."""
+        with conn.cursor() as cur:
+            cur.execute("SELECT DISTINCT district, district_lgd FROM ref.facility")
+            lgd = {d: code for d, code in cur.fetchall() if code}
+        conn.rollback()
+        mapping = load_mapping(org_units)
+        complete_dates = {district: moment.astimezone(REPORTING_TZ).date()
+                          for district, moment in (approved or {}).items()}
+        documents = district_documents(frame, period, district_lgd=lgd, mapping=mapping, data_set=DHIS2_DATASET,
+                                       complete_dates=complete_dates)
+        for name, data in export_files(documents, mapping=mapping).items():
+            self.put(f"dhis2/{name}", data, None if name.endswith(".import.json") else data.count(b'"dataElement"'))
+
+    def finish(self, **fields) -> dict:
+        manifest = {**fields, "files": self.files}
+        self.store.write(self.prefix + "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+        return manifest
 
 
 def org_unit_list(landing: LandingStore) -> bytes | None:
@@ -72,27 +99,16 @@ def org_unit_list(landing: LandingStore) -> bytes | None:
 def export_period(conn, store: LandingStore, period: str, built_at: datetime, org_units: bytes | None = None,
                   approved: Mapping[str, datetime] | None = None) -> dict:
     """Write one period's export; return its manifest. ``org_units``: see :func:`org_unit_list`;
-    ``approved``: the districts whose DHIS2 documents carry a ``completeDate`` (see :func:`_put_dhis2`)."""
-    files = {}
-
-    def put(name: str, data: bytes, rows: int | None = None) -> None:
-        key = f"exports/{period}/{name}"
-        store.write(key, data)
-        files[name] = {"key": key, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "rows": rows}
-
+    ``approved``: the districts whose DHIS2 documents carry a ``completeDate``
+    (:meth:`ExportFolder.put_dhis2`)."""
+    folder = ExportFolder(store, f"exports/{period}/")
     ledger_states = {}
     for table in load_catalog().exported:
         frame = _read(conn, table, period)
         if "ledger_state" in frame.columns:
             ledger_states[table.name] = sorted(set(frame["ledger_state"])) if len(frame) else []
-        csv_bytes = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
-        parquet = io.BytesIO()
-        frame.astype({"built_at": "string"} if "built_at" in frame.columns else {}).to_parquet(parquet, index=False)
-        put(f"{table.name}.csv", csv_bytes, len(frame))
-        put(f"{table.name}.parquet", parquet.getvalue(), len(frame))
+        folder.put_frame(table.name, frame)
         if table.name == "district_monthly":
-            _put_dhis2(conn, frame, period, put, org_units, approved)
+            folder.put_dhis2(conn, frame, period, org_units, approved)
     conn.rollback()
-    manifest = {"period": period, "built_at": built_at.isoformat(), "files": files, "ledger_states": ledger_states}
-    store.write(f"exports/{period}/manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
-    return manifest
+    return folder.finish(period=period, built_at=built_at.isoformat(), ledger_states=ledger_states)

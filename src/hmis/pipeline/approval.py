@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 from hmis.approval import messages, notices, publish, revisions
 from hmis.approval.revisions import RevisionKey
+from hmis.marts.export import org_unit_list
 from hmis.pipeline.run import Run
 from hmis.platform.landing import open_store
 from hmis.platform.settings import load_settings
@@ -163,7 +164,8 @@ def export_approved(run: Run) -> dict:
     """Write every approved export owed (this approval's and any a failed run left) and settle it."""
     settings = load_settings()
     store = open_store(settings.export_url)
-    result = with_migrated_connection(lambda conn: publish.settle_owed(conn, store, run.key, run.as_of))
+    org_units = org_unit_list(open_store(settings.landing_url))
+    result = with_migrated_connection(lambda conn: publish.settle_owed(conn, store, run.key, run.as_of, org_units))
     log.info("approved export: periods %s, %d files in %s", ", ".join(result["exported_periods"]) or "none",
              result["files"], settings.export_url)
     return {**result, "store": settings.export_url}

@@ -170,7 +170,7 @@ def export_marts(run: Run) -> dict:
 
     def work(conn):
         # Approved revisions an interrupted approval run did not export (written by the approval DAG).
-        approved_export = publish.settle_owed(conn, store, run.key, run.as_of)
+        approved_export = publish.settle_owed(conn, store, run.key, run.as_of, org_units)
         up_to, periods = owed.owed_periods(conn)
         if not periods:
             return [], [], approved_export
